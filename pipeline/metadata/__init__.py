@@ -1,0 +1,1 @@
+"""Read-only queries over the ML Metadata store: runs, node executions, their artifacts."""

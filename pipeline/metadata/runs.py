@@ -1,0 +1,101 @@
+"""Typed records of one pipeline run read from MLMD: node executions and their output artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+PIPELINE_CONTEXT = "pipeline"
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+
+_STATES = {
+    metadata_store_pb2.Execution.NEW: "new",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.COMPLETE: "complete",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    type: str
+    uri: str
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeExecution:
+    node_id: str
+    execution_id: int
+    state: str  # complete | cached | failed | running | new | canceled
+    started_ms: int
+    finished_ms: int
+    outputs: dict[str, list[Artifact]]
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.finished_ms - self.started_ms) / 1000.0
+
+
+def _value(v: metadata_store_pb2.Value):
+    kind = v.WhichOneof("value")
+    return getattr(v, kind) if kind else None
+
+
+def _artifact(store: mlmd.MetadataStore, a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
+    props = {k: _value(v) for k, v in a.properties.items()}
+    props.update({k: _value(v) for k, v in a.custom_properties.items()})
+    return Artifact(id=a.id, type=types.get(a.type_id, str(a.type_id)), uri=a.uri, properties=props)
+
+
+def run_context(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) -> Optional[metadata_store_pb2.Context]:
+    # TFX names the run context by the run id alone (pipeline_name is kept for when ids collide across pipelines).
+    ctx = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    return ctx
+
+
+def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) -> dict[str, NodeExecution]:
+    """Every node execution of one run, keyed by node id."""
+    run_ctx = run_context(store, pipeline_name, run_id)
+    if run_ctx is None:
+        return {}
+    executions = {e.id: e for e in store.get_executions_by_context(run_ctx.id)}
+    if not executions:
+        return {}
+    type_names = {t.id: t.name for t in store.get_artifact_types()}
+    result: dict[str, NodeExecution] = {}
+    prefix = f"{pipeline_name}."
+    for node_ctx in store.get_contexts_by_type(NODE_CONTEXT):
+        if not node_ctx.name.startswith(prefix):
+            continue
+        node_id = node_ctx.name[len(prefix):]
+        mine = [executions[e.id] for e in store.get_executions_by_context(node_ctx.id) if e.id in executions]
+        if not mine:
+            continue
+        execution = max(mine, key=lambda e: e.id)
+        outputs: dict[str, list[Artifact]] = {}
+        events = [
+            ev
+            for ev in store.get_events_by_execution_ids([execution.id])
+            if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INTERNAL_OUTPUT)
+        ]
+        artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
+        for ev in events:
+            key = ev.path.steps[0].key if ev.path.steps else "output"
+            outputs.setdefault(key, []).append(_artifact(store, artifacts[ev.artifact_id], type_names))
+        result[node_id] = NodeExecution(
+            node_id=node_id,
+            execution_id=execution.id,
+            state=_STATES.get(execution.last_known_state, "unknown"),
+            started_ms=execution.create_time_since_epoch,
+            finished_ms=execution.last_update_time_since_epoch,
+            outputs=outputs,
+        )
+    return result

@@ -1,0 +1,123 @@
+"""create_pipeline(cfg): the one TFX DAG, shared by the local runner and the Kubeflow/Vertex compiler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from tfx import v1 as tfx
+
+from components.baseline_resolver import strategy as baseline
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import eval_config
+from trainer_module import features as F
+
+PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
+RUN_FN = "trainer_module.run.run_fn"
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where a run reads and writes: URIs may be local paths or remote (gs://...)."""
+
+    data: str
+    pipeline_root: str
+    serving_dir: str  # the model base path TF Serving watches; versions go below <serving_dir>/<model_name>/
+
+
+def trainer_custom_config(cfg: PipelineConfig) -> dict:
+    return {
+        **F.transform_config(cfg),
+        "model": {"family": cfg.model.family, "hparams": dict(cfg.model.hparams)},
+        "training": {
+            "batch_size": cfg.training.batch_size,
+            "epochs": cfg.training.epochs,
+            "early_stopping_patience": cfg.training.early_stopping_patience,
+            "strategy": cfg.training.strategy,
+        },
+    }
+
+
+def create_pipeline(
+    cfg: PipelineConfig,
+    where: Locations,
+    *,
+    enable_cache: bool = True,
+    beam_pipeline_args: Sequence[str] = (),
+    metadata_connection_config: Optional[object] = None,
+) -> tfx.dsl.Pipeline:
+    eval_percent = cfg.eval_split_percent
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=where.data,
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=100 - eval_percent),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=eval_percent),
+                ]
+            )
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if cfg.schema_path:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=str(cfg.schema_path))
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=F.transform_config(cfg),
+        disable_statistics=True,  # StatisticsGen already describes the data; this saves two full passes
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=cfg.training.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=cfg.training.eval_steps),
+        custom_config=trainer_custom_config(cfg),
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=baseline.LatestBlessedOtherModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        candidate=trainer.outputs["model"],
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs[baseline.MODEL_KEY],
+        eval_config=eval_config(cfg),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=f"{where.serving_dir.rstrip('/')}/{cfg.model_name}"
+            )
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=cfg.name,
+        pipeline_root=where.pipeline_root,
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            trainer,
+            model_resolver,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )

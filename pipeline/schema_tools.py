@@ -1,0 +1,19 @@
+"""`tfx-e2e schema infer`: bootstrap a schema.pbtxt for a new CSV dataset with TensorFlow Data Validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.data import csv_files
+
+
+def infer_schema(data_dir: Path, out: Path) -> Path:
+    """Computes statistics over every CSV in `data_dir`, infers a schema and writes it as text proto."""
+    import tensorflow_data_validation as tfdv
+
+    files = csv_files(data_dir)
+    stats = tfdv.generate_statistics_from_csv(data_location=str(data_dir / "*.csv") if len(files) > 1 else str(files[0]))
+    schema = tfdv.infer_schema(stats, infer_feature_shape=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tfdv.write_schema_text(schema, str(out))
+    return out

@@ -1,0 +1,83 @@
+"""Tabular wide & deep network: one-hot categoricals feed a linear (wide) part; numbers and embeddings a DNN."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import tensorflow as tf
+
+from trainer_module.features import ModelSpec
+
+DEFAULTS: dict[str, Any] = {
+    "hidden_units": [128, 64, 32],
+    "dropout": 0.1,
+    "learning_rate": 0.001,
+    "max_embedding_dim": 16,
+    "wide": True,  # add the linear one-hot part
+    "max_one_hot": 2000,  # categoricals with more ids than this skip the wide part
+}
+
+
+def embedding_dim(cardinality: int, cap: int) -> int:
+    """A common rule of thumb: about 1.6 · n^0.56, capped."""
+    return max(2, min(cap, int(round(1.6 * cardinality**0.56))))
+
+
+def output_layer(spec: ModelSpec, name: str = "output") -> tuple[int, str]:
+    """(units, activation) of the final layer for the task; kept in float32 under mixed precision."""
+    if spec.task == "binary":
+        return 1, "sigmoid"
+    if spec.task == "multiclass":
+        return spec.num_classes, "softmax"
+    return 1, "linear"
+
+
+def compile_for_task(model: tf.keras.Model, spec: ModelSpec, learning_rate: float) -> tf.keras.Model:
+    if spec.task == "binary":
+        loss, metrics = "binary_crossentropy", [tf.keras.metrics.AUC(name="auc"), "binary_accuracy"]
+    elif spec.task == "multiclass":
+        loss, metrics = "sparse_categorical_crossentropy", ["sparse_categorical_accuracy"]
+    else:
+        loss, metrics = "mean_squared_error", ["mean_absolute_error"]
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    return model
+
+
+def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
+    unknown = set(hparams) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"dnn: unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    hp = {**DEFAULTS, **hparams}
+    inputs, numeric, deep_categorical, wide = {}, [], [], []
+    for feature in spec.inputs:
+        if feature.kind == "numeric":
+            inputs[feature.name] = tf.keras.Input(shape=(1,), name=feature.name, dtype=tf.float32)
+            numeric.append(inputs[feature.name])
+            continue
+        inputs[feature.name] = tf.keras.Input(shape=(1,), name=feature.name, dtype=tf.int64)
+        dim = embedding_dim(feature.cardinality, int(hp["max_embedding_dim"]))
+        embedded = tf.keras.layers.Embedding(feature.cardinality, dim, name=f"{feature.name}_embedding")(
+            inputs[feature.name]
+        )
+        deep_categorical.append(tf.keras.layers.Flatten()(embedded))
+        if hp["wide"] and feature.cardinality <= int(hp["max_one_hot"]):
+            wide.append(
+                tf.keras.layers.CategoryEncoding(
+                    num_tokens=feature.cardinality, output_mode="one_hot", name=f"{feature.name}_one_hot"
+                )(inputs[feature.name])
+            )
+    deep_parts = numeric + deep_categorical
+    deep = deep_parts[0] if len(deep_parts) == 1 else tf.keras.layers.Concatenate()(deep_parts)
+    for i, units in enumerate(hp["hidden_units"]):
+        deep = tf.keras.layers.Dense(int(units), activation="relu", name=f"dense_{i}")(deep)
+        if hp["dropout"]:
+            deep = tf.keras.layers.Dropout(float(hp["dropout"]))(deep)
+    units, activation = output_layer(spec)
+    logits = tf.keras.layers.Dense(units, name="deep_logits")(deep)
+    if wide:
+        wide_in = wide[0] if len(wide) == 1 else tf.keras.layers.Concatenate()(wide)
+        logits = tf.keras.layers.Add()([logits, tf.keras.layers.Dense(units, name="wide_logits")(wide_in)])
+    outputs = tf.keras.layers.Activation(activation, dtype="float32", name="output")(logits)
+    model = tf.keras.Model(inputs=inputs, outputs=outputs, name="wide_and_deep")
+    return compile_for_task(model, spec, float(hp["learning_rate"]))

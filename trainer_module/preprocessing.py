@@ -1,0 +1,126 @@
+"""preprocessing_fn: generic normalization driven by the schema's column types and the config (runs in Transform).
+
+floats and ints → missing values filled with the column mean, then z-score (tft.scale_to_z_score);
+strings and configured categorical ints → vocabulary (top-k) with OOV buckets, missing as its own category;
+configured floats → quantile buckets; the label → numeric for the task. The graph is saved by Transform and used
+unchanged at training, evaluation and serving time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Mapping
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from trainer_module import features as F
+
+
+def column_kind(tensor: Any) -> str:
+    dtype = tensor.dtype
+    if dtype == tf.string:
+        return F.STRING
+    if dtype.is_integer or dtype == tf.bool:
+        return F.INT
+    return F.FLOAT
+
+
+def _dense(tensor: Any, default: Any) -> tf.Tensor:
+    """A [batch] tensor from a scalar feature, filling missing values (an optional feature arrives sparse)."""
+    if isinstance(tensor, tf.SparseTensor):
+        tensor = tf.sparse.to_dense(
+            tf.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]), default_value=default
+        )
+    elif isinstance(tensor, tf.RaggedTensor):
+        tensor = tensor.to_tensor(default_value=default, shape=[None, 1])
+    if tensor.shape.rank == 2:
+        tensor = tf.squeeze(tensor, axis=1)
+    return tensor
+
+
+def _values(tensor: Any) -> tf.Tensor:
+    """The values actually present (for analyzers that should ignore missing cells)."""
+    if isinstance(tensor, tf.SparseTensor):
+        return tensor.values
+    if isinstance(tensor, tf.RaggedTensor):
+        return tensor.flat_values
+    return tensor
+
+
+def _float(tensor: Any) -> Any:
+    if isinstance(tensor, tf.SparseTensor):
+        return tf.SparseTensor(tensor.indices, tf.cast(tensor.values, tf.float32), tensor.dense_shape)
+    return tf.cast(tensor, tf.float32)
+
+
+def _mean_filled(tensor: Any) -> tf.Tensor:
+    """Mean imputation: a missing number becomes the column mean (so its z-score is 0)."""
+    tensor = _float(tensor)
+    return _dense(tensor, tf.cast(tft.mean(_values(tensor)), tf.float32))
+
+
+def _category_filled(tensor: Any) -> tf.Tensor:
+    return _dense(tensor, "" if tensor.dtype == tf.string else tf.constant(-1, tensor.dtype))
+
+
+def load_label_fn(dotted: str) -> Callable[[Mapping[str, tf.Tensor]], tf.Tensor]:
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"label.fn {dotted!r} cannot be imported: {err}") from None
+
+
+def label_inputs(inputs: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, tf.Tensor]:
+    """Dense raw columns for a label function: missing numbers are 0, missing strings ''."""
+    out = {}
+    for column in columns:
+        tensor = inputs[column]
+        default = "" if tensor.dtype == tf.string else tf.constant(0, tensor.dtype)
+        out[column] = _dense(tensor, default)
+    return out
+
+
+def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> tf.Tensor:
+    """The label as the task's training target: binary → int64 0/1, multiclass → int64 class id, regression → float."""
+    if label.fn:
+        value = load_label_fn(label.fn)(label_inputs(inputs, label.inputs))
+    else:
+        value = label_inputs(inputs, (label.column,))[label.column]
+    if label.task == "regression":
+        if value.dtype == tf.string:
+            raise ValueError(f"label {label.key!r} is a string column; a regression label must be numeric")
+        return tf.cast(value, tf.float32)
+    if label.task == "binary":
+        if value.dtype == tf.string:
+            raise ValueError(
+                f"label {label.key!r} is a string column; a binary label must be 0/1 (use task: multiclass, "
+                "or a label.fn that returns 0/1)"
+            )
+        return tf.cast(tf.not_equal(tf.cast(value, tf.float32), 0.0), tf.int64)
+    # multiclass: strings get a vocabulary (most frequent class = 0); integers stay the class ids 0..max.
+    if value.dtype == tf.string:
+        return tft.compute_and_apply_vocabulary(value, num_oov_buckets=0, vocab_filename=F.LABEL_VOCABULARY)
+    value = tf.cast(value, tf.int64)
+    tft.schema_inference.set_tensor_schema_override(value, tf.constant(0, tf.int64), tft.max(value))
+    return value
+
+
+def preprocessing_fn(inputs: Mapping[str, Any], custom_config: Mapping[str, Any]) -> dict[str, tf.Tensor]:
+    """tf.Transform entry point (referenced by dotted path `trainer_module.preprocessing.preprocessing_fn`)."""
+    plan = F.plan_features({name: column_kind(t) for name, t in inputs.items()}, custom_config)
+    outputs: dict[str, tf.Tensor] = {}
+    for column in plan.numeric:
+        outputs[F.transformed_name(column)] = tft.scale_to_z_score(_mean_filled(inputs[column]))
+    for column, buckets in plan.bucketized.items():
+        outputs[F.transformed_name(column)] = tft.bucketize(_mean_filled(inputs[column]), buckets)
+    for column in plan.categorical:
+        outputs[F.transformed_name(column)] = tft.compute_and_apply_vocabulary(
+            _category_filled(inputs[column]),
+            top_k=plan.top_k,
+            num_oov_buckets=plan.oov_buckets,
+            vocab_filename=column,
+        )
+    outputs[plan.label.transformed_key] = transform_label(inputs, plan.label)
+    return outputs
