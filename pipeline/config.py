@@ -110,6 +110,8 @@ class EvaluationConfig:
     # 0 means "not worse than the baseline"; -0.01 tolerates a drop of 0.01.
     change_thresholds: Mapping[str, float] = field(default_factory=dict)
     slices: tuple[str, ...] = ()
+    # Thresholds gate the overall slice; true applies them to every slice too (small slices are noisy).
+    thresholds_on_slices: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,12 @@ def _int(minimum: int) -> Any:
     return convert
 
 
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}.")
+    return value
+
+
 def _buckets(value: Any, where: str) -> dict[str, int]:
     if value is None:
         return {}
@@ -359,7 +367,12 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
                 EvaluationConfig,
                 v,
                 w,
-                {"thresholds": _thresholds, "change_thresholds": _changes, "slices": _str_tuple},
+                {
+                    "thresholds": _thresholds,
+                    "change_thresholds": _changes,
+                    "slices": _str_tuple,
+                    "thresholds_on_slices": _bool,
+                },
             ),
             "eval_split_percent": _int(1),
         },

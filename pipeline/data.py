@@ -34,17 +34,23 @@ def header(path: Path) -> list[str]:
     return [cell.strip() for cell in row]
 
 
+def check_csv_dir(data_dir: Path) -> tuple[list[Path], list[str]]:
+    """The CSV files of a directory and their common header."""
+    files = csv_files(data_dir)
+    columns = header(files[0])
+    for other in files[1:]:
+        if header(other) != columns:
+            raise DataError(f"{other}: its header differs from {files[0].name}'s; every CSV in {data_dir} must match.")
+    return files, columns
+
+
 def check_data(cfg: PipelineConfig) -> list[str]:
     """Returns the CSV columns after checking that every column the config names is there."""
     try:
         data_dir = cfg.data_dir
     except ConfigError as err:
         raise DataError(str(err)) from None
-    files = csv_files(data_dir)
-    columns = header(files[0])
-    for other in files[1:]:
-        if header(other) != columns:
-            raise DataError(f"{other}: its header differs from {files[0].name}'s; every CSV in {data_dir} must match.")
+    files, columns = check_csv_dir(data_dir)
     present = set(columns)
     for column in cfg.label.raw_columns:
         if column not in present:

@@ -40,8 +40,12 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
     for name, (class_name, _) in TASK_METRICS[cfg.task].items():
         metric = tfma.MetricConfig(class_name=class_name)
         threshold = metric_threshold(cfg, name)
-        if threshold is not None:
-            metric.threshold.CopyFrom(threshold)
+        if threshold is not None and cfg.evaluation.thresholds_on_slices:
+            metric.threshold.CopyFrom(threshold)  # TFMA applies a plain threshold to every slice
+        elif threshold is not None:
+            metric.per_slice_thresholds.append(
+                tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+            )
         metrics.append(metric)
     return tfma.EvalConfig(
         model_specs=[

@@ -85,7 +85,6 @@ class RunResult:
     executions: dict[str, mlmd_runs.NodeExecution] = field(default_factory=dict)
     failed_node: Optional[str] = None
     error: Optional[BaseException] = None
-    log_file: Optional[Path] = None
     wall_seconds: float = 0.0
 
     @property
@@ -107,33 +106,6 @@ class _ProgressHandler(logging.Handler):
             self._on_finish(str(record.args[0]))
 
 
-@contextlib.contextmanager
-def _captured_output(log_file: Optional[Path]) -> Iterator[TextIO]:
-    """Sends everything TFX/TF/Beam print (Python and C++, this process and its children) to `log_file`;
-    yields a stream on the original stdout for progress lines."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if log_file is None:
-        yield sys.stdout
-        return
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    saved_out, saved_err = os.dup(1), os.dup(2)
-    console = os.fdopen(os.dup(saved_out), "w", buffering=1)
-    with open(log_file, "ab", buffering=0) as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield console
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved_out, 1)
-            os.dup2(saved_err, 2)
-            os.close(saved_out)
-            os.close(saved_err)
-            console.close()
-
-
 def new_run_id() -> str:
     # The same format LocalDagRunner uses when it picks the id itself.
     return datetime.datetime.now().isoformat()
@@ -145,7 +117,6 @@ def run(
     *,
     enable_cache: bool = True,
     beam_mode: str = "auto",
-    verbose: bool = False,
     on_event: Callable[[NodeEvent], None] = lambda e: None,
     connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
 ) -> RunResult:
@@ -170,8 +141,7 @@ def run(
     runtime_parameter_utils.substitute_runtime_parameter(
         ir, {compiler_constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
-    log_file = None if verbose else home.logs / f"run-{run_id.replace(':', '')}.log"
-    result = RunResult(run_id=run_id, pipeline_name=cfg.name, home=home, connection=connection, log_file=log_file)
+    result = RunResult(run_id=run_id, pipeline_name=cfg.name, home=home, connection=connection)
 
     started_at: dict[str, float] = {}
     current: list[str] = []
@@ -196,17 +166,16 @@ def run(
     absl_logging.set_verbosity(absl_logging.INFO)
     absl_logger.addHandler(handler)
     try:
-        with _captured_output(log_file):
-            try:
-                LocalDagRunner().run_with_ir(ir)
-            except BaseException as err:  # a component failed or the user interrupted: report, keep the store
-                result.error = err
-                if current:
-                    result.failed_node = current[-1]
-                    on_event(NodeEvent(current[-1], "fail", "failed", time.time() - started_at[current[-1]]))
-                if isinstance(err, KeyboardInterrupt):
-                    raise
-                absl_logging.exception("pipeline run %s failed", run_id)
+        try:
+            LocalDagRunner().run_with_ir(ir)
+        except BaseException as err:  # a component failed or the user interrupted: report, keep the store
+            result.error = err
+            if current:
+                result.failed_node = current[-1]
+                on_event(NodeEvent(current[-1], "fail", "failed", time.time() - started_at[current[-1]]))
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            absl_logging.exception("pipeline run %s failed", run_id)
     finally:
         absl_logger.removeHandler(handler)
     result.executions = mlmd_runs.node_executions(open_store(connection), cfg.name, run_id)

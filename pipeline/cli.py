@@ -1,0 +1,183 @@
+"""`tfx-e2e` (and `python -m pipeline`): parse flags, call the library, print results; exit 0 ok, 1 failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence, TextIO
+
+import yaml
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(ValueError):
+    """Bad flags, config or data: printed as one line, exit 2."""
+
+
+def _set_pair(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set expects KEY=VALUE (e.g. training.epochs=3), got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfx-e2e", description="Run and inspect the tfx-e2e TFX pipeline.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the pipeline locally (Beam DirectRunner, SQLite ML Metadata)")
+    run.add_argument("--config", default=None, help="bundled config name (taxi) or a YAML path; default taxi")
+    run.add_argument("--data", help="directory of CSV files (default: the config's data)")
+    run.add_argument("--home", type=Path, default=None, help="where runs write everything (default ./.tfx-e2e)")
+    run.add_argument("--train-steps", type=int, help="override training.train_steps")
+    run.add_argument("--eval-steps", type=int, help="override training.eval_steps")
+    run.add_argument("--set", dest="overrides", type=_set_pair, action="append", default=[], metavar="KEY=VALUE",
+                     help="override any config key, e.g. --set model.hparams.dropout=0.2 (repeatable)")
+    run.add_argument("--no-cache", action="store_true", help="re-execute every component")
+    run.add_argument("--beam-mode", choices=("auto", "in_memory", "multi_processing"), default="auto",
+                     help="Beam DirectRunner mode; auto picks multi_processing for inputs ≥ 100 MB")
+    run.add_argument("--verbose", action="store_true", help="show TFX/TF/Beam logs instead of writing them to a file")
+
+    schema = sub.add_parser("schema", help="schema tools")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
+    infer = schema_sub.add_parser("infer", help="infer a schema.pbtxt from a CSV directory (review it, then commit)")
+    infer.add_argument("--data", required=True, help="directory of CSV files")
+    infer.add_argument("--out", required=True, type=Path, help="where to write, e.g. schemas/NAME/schema.pbtxt")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------------- run
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = dict(args.overrides)
+    if args.data is not None:
+        overrides["data"] = str(Path(args.data).expanduser().resolve())
+    if args.train_steps is not None:
+        overrides["training.train_steps"] = args.train_steps
+    if args.eval_steps is not None:
+        overrides["training.eval_steps"] = args.eval_steps
+    return overrides
+
+
+class Progress:
+    """One line per component as it starts and as it finishes: name, state (ran | cached | failed), seconds."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def __call__(self, event: Any) -> None:
+        if event.phase == "start":
+            print(f"  {event.node_id:<32} started", file=self.out, flush=True)
+        else:
+            print(f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s", file=self.out, flush=True)
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def print_summary(result: Any, summary: Any, out: TextIO) -> None:
+    print("", file=out)
+    print(f"run id       {result.run_id}", file=out)
+    print(f"pipeline     {result.pipeline_name}  ({result.wall_seconds:.1f} s)", file=out)
+    if summary.rows:
+        print("rows         " + ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items())), file=out)
+    if summary.anomalies_uri is not None:
+        if summary.anomalies:
+            print(f"anomalies    {len(summary.anomalies)} (see {summary.anomalies_uri})", file=out)
+            for a in summary.anomalies:
+                print(f"  {a.split:<6} {a.feature:<28} {a.kind}: {a.description}", file=out)
+        else:
+            print("anomalies    none", file=out)
+    if summary.metrics:
+        print("metrics      (eval split, overall slice)", file=out)
+        print(f"  {'metric':<20} {'value':>8}  {'threshold':<18} {'baseline':>8}  check", file=out)
+        for m in summary.metrics:
+            bounds = " ".join(
+                b for b in (f">= {m.lower:g}" if m.lower is not None else "", f"<= {m.upper:g}" if m.upper is not None else "") if b
+            )
+            check = {True: "pass", False: "FAIL", None: ""}[m.passed]
+            print(f"  {m.name:<20} {m.value:>8.4f}  {bounds or '-':<18} {_fmt(m.baseline):>8}  {check}", file=out)
+        if not summary.has_baseline:
+            print("  (no blessed baseline yet: change thresholds were not applied)", file=out)
+    if summary.blessed is not None:
+        print(f"blessed      {'yes' if summary.blessed else 'no'}", file=out)
+    if summary.pushed:
+        note = "" if summary.pushed_now else "  (cached: nothing new pushed)"
+        print(f"pushed       {summary.pushed}{note}", file=out)
+    elif summary.blessed is not None:
+        print("pushed       nothing (the model was not blessed)", file=out)
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from pipeline import config as config_lib
+    from pipeline.data import check_data
+    from pipeline.logs import captured, log_path
+
+    cfg = config_lib.load_config(args.config, _overrides(args))
+    check_data(cfg)
+    home_dir = (args.home or Path(".tfx-e2e")).expanduser().resolve()
+    log_file = None if args.verbose else log_path(home_dir / "logs", "run")
+    print(f"tfx-e2e run: pipeline {cfg.name} ({cfg.source})", file=out)
+    print(f"  data  {cfg.data_dir}", file=out)
+    print(f"  home  {home_dir}", file=out)
+    if log_file:
+        print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
+    with captured(log_file):
+        from pipeline import local_runner
+        from pipeline.summary import summarize
+
+        result = local_runner.run(
+            cfg,
+            local_runner.Home(home_dir),
+            enable_cache=not args.no_cache,
+            beam_mode=args.beam_mode,
+            on_event=Progress(out),
+        )
+        summary = summarize(cfg, result.executions) if result.ok else None
+    if not result.ok:
+        reason = str(result.error).strip().splitlines()
+        reason_text = reason[-1] if reason else type(result.error).__name__
+        where = f"component {result.failed_node}" if result.failed_node else "the pipeline"
+        print(f"\nFAILED: {where}: {type(result.error).__name__}: {reason_text}", file=out)
+        if log_file:
+            print(f"  full traceback in {log_file}", file=out)
+        return EXIT_FAILED
+    print_summary(result, summary, out)
+    return EXIT_OK
+
+
+def cmd_schema_infer(args: argparse.Namespace, out: TextIO) -> int:
+    from pipeline.data import check_csv_dir
+    from pipeline.schema_tools import infer_schema
+
+    data_dir = Path(args.data).expanduser().resolve()
+    check_csv_dir(data_dir)
+    path = infer_schema(data_dir, args.out)
+    print(f"wrote {path}: review types, presence and domains, then name it in a config's `schema:`", file=out)
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Progress and results go to the terminal's stdout even while TFX/TF output is redirected to a log file.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    from pipeline.config import ConfigError
+    from pipeline.data import DataError
+    from pipeline.metadata.store import MetadataError
+
+    try:
+        if args.command == "run":
+            return cmd_run(args, out)
+        if args.command == "schema" and args.schema_command == "infer":
+            return cmd_schema_infer(args, out)
+        raise UsageError(f"unknown command {args.command}")
+    except (ConfigError, DataError, MetadataError, UsageError) as err:
+        print(f"tfx-e2e: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        out.flush()
