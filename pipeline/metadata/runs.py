@@ -99,3 +99,17 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             outputs=outputs,
         )
     return result
+
+
+def run_ids(store: mlmd.MetadataStore, pipeline_name: str) -> list[str]:
+    """Run ids of a pipeline, oldest first."""
+    pipeline_ctx = store.get_context_by_type_and_name(PIPELINE_CONTEXT, pipeline_name)
+    if pipeline_ctx is None:
+        return []
+    run_type = store.get_context_type(RUN_CONTEXT)
+    runs: dict[int, metadata_store_pb2.Context] = {}
+    for execution in store.get_executions_by_context(pipeline_ctx.id):
+        for ctx in store.get_contexts_by_execution(execution.id):
+            if ctx.type_id == run_type.id:
+                runs[ctx.id] = ctx
+    return [c.name for c in sorted(runs.values(), key=lambda c: (c.create_time_since_epoch, c.id))]

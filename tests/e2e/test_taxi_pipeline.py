@@ -1,0 +1,100 @@
+"""The full taxi pipeline on a 3,000-row sample, twice: a cold run that blesses and pushes, then a cached rerun."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.config import PROJECT_ROOT
+from pipeline.metadata import runs as mlmd_runs
+from pipeline.metadata.store import open_store, sqlite_config
+from tests import support
+
+RESOLVER = "latest_blessed_model_resolver"
+COMPONENTS = [
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+]
+TAXI_SCHEMA = PROJECT_ROOT / "schemas" / "taxi" / "schema.pbtxt"
+
+
+@pytest.fixture(scope="module")
+def two_runs(taxi_sample, tmp_path_factory):
+    home = tmp_path_factory.mktemp("taxi_home")
+    args = [
+        "run", "--data", taxi_sample, "--home", home, "--train-steps", 300, "--eval-steps", 5,
+        # Gates low enough that a 300-step model on 2,400 rows passes them every time.
+        "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7",
+    ]
+    first = support.cli(args)
+    versions_after_first = support.pushed_versions(home / "serving" / "taxi")
+    second = support.cli(args)
+    store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
+    return home, first, second, versions_after_first, store
+
+
+def test_first_run_executes_every_node_and_pushes(two_runs):
+    home, first, _, versions, store = two_runs
+    assert first.code == 0, first.stdout + first.stderr
+    run_ids = mlmd_runs.run_ids(store, "taxi")
+    assert len(run_ids) == 2
+    executions = mlmd_runs.node_executions(store, "taxi", run_ids[0])
+    assert sorted(executions) == sorted(COMPONENTS + [RESOLVER])
+    assert {n: e.state for n, e in executions.items()} == {n: "complete" for n in executions}
+
+    blessing = executions["Evaluator"].outputs["blessing"][0]
+    assert blessing.properties["blessed"] == 1
+    assert (support.Path(blessing.uri) / "BLESSED").exists()
+    # No baseline existed, so the resolver handed nothing to the Evaluator.
+    assert executions[RESOLVER].outputs.get("model", []) == []
+
+    pushed = executions["Pusher"].outputs["pushed_model"][0]
+    assert pushed.properties["pushed"] == 1
+    assert len(versions) == 1 and str(versions[0]) == pushed.properties["pushed_destination"]
+    # Progress lines: one per component start and finish.
+    for node in COMPONENTS:
+        assert f"  {node}" in first.stdout
+
+
+def test_pushed_model_serves_probabilities_for_raw_rows(two_runs, taxi_sample):
+    import tensorflow as tf
+
+    home, _, _, versions, _ = two_runs
+    model = tf.saved_model.load(str(versions[0]))
+    assert {"serving_default", "transform_features"} <= set(model.signatures)
+    rows = support.read_csv_rows(taxi_sample / "data.csv", 64)
+    examples = support.serialized_examples(rows, TAXI_SCHEMA, drop=("tips",))  # the label's source is absent
+    outputs = model.signatures["serving_default"](examples=tf.constant(examples))
+    probabilities = outputs["probabilities"].numpy()
+    assert probabilities.shape == (64, 1)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert probabilities.std() > 0.01  # different rows get different answers: the model is not constant
+
+
+def test_training_summary_is_written(two_runs):
+    import json
+
+    home, _, _, _, store = two_runs
+    run_id = mlmd_runs.run_ids(store, "taxi")[0]
+    model_run = mlmd_runs.node_executions(store, "taxi", run_id)["Trainer"].outputs["model_run"][0]
+    summary = json.loads((support.Path(model_run.uri) / "training_summary.json").read_text())
+    assert summary["strategy"] == "default" and summary["replicas"] == 1
+    assert summary["steps"] > 0 and summary["final"]["val_auc"] > 0.75
+
+
+def test_second_identical_run_is_cached_and_pushes_nothing(two_runs):
+    home, _, second, versions, store = two_runs
+    assert second.code == 0, second.stdout + second.stderr
+    run_id = mlmd_runs.run_ids(store, "taxi")[1]
+    executions = mlmd_runs.node_executions(store, "taxi", run_id)
+    # Every component is served from the cache; the resolver is a system node that always re-resolves.
+    assert {n: executions[n].state for n in COMPONENTS} == {n: "cached" for n in COMPONENTS}
+    assert executions[RESOLVER].outputs.get("model", []) == []  # the candidate is never its own baseline
+    assert support.pushed_versions(home / "serving" / "taxi") == versions
+    assert "cached: nothing new pushed" in second.stdout

@@ -1,0 +1,94 @@
+"""Config loading, overrides and every error a user can make (one clear line, exit 2 from the CLI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import config as C
+from tests import support
+
+
+def test_bundled_taxi_config_loads_with_its_schema_and_package_data():
+    cfg = C.load_config("taxi")
+    assert cfg.name == "taxi" and cfg.task == "binary"
+    assert cfg.label.key == "big_tipper" and cfg.label.fn == "trainer_module.labels.taxi_big_tipper"
+    assert cfg.schema_path.name == "schema.pbtxt" and cfg.schema_path.is_file()
+    assert (cfg.data_dir / "data.csv").is_file()  # found inside the installed tfx package
+    assert cfg.evaluation.thresholds["auc"].lower == 0.9
+    assert cfg.features.bucketize["pickup_latitude"] == 10
+
+
+def test_dotted_overrides_replace_values():
+    cfg = C.load_config("taxi", {"training.train_steps": 7, "evaluation.thresholds.auc.lower": 0.5})
+    assert cfg.training.train_steps == 7
+    assert cfg.evaluation.thresholds["auc"].lower == 0.5
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = "name: t\ntask: binary\nlabel: {column: y}\n"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("colour: red\n", "unknown key 'colour'"),
+        ("training: {train_stepz: 3}\n", "unknown key 'train_stepz'"),
+        ("training: {train_steps: -1}\n", "training.train_steps: expected an integer ≥ 1"),
+        ("evaluation: {thresholds: {mse: {lower: 1}}}\n", "metric 'mse' is not computed for task binary"),
+        ("model: {family: transformer}\n", "model.family 'transformer' is unknown"),
+        ("features: {categorical: [a], bucketize: {a: 3}}\n", "both categorical and bucketized"),
+        ("schema: nowhere/schema.pbtxt\n", "schema: nowhere/schema.pbtxt does not exist"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, extra, message):
+    with pytest.raises(C.ConfigError) as err:
+        C.load_config(_write(tmp_path, BASE + extra))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_label_needs_exactly_one_source(tmp_path):
+    with pytest.raises(C.ConfigError, match="exactly one of 'column' or 'fn'"):
+        C.load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {column: y, fn: a.b, inputs: [y], name: z}\n"))
+    with pytest.raises(C.ConfigError, match="label.fn needs label.inputs"):
+        C.load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {fn: a.b, name: z}\n"))
+
+
+def test_unknown_task_and_bad_yaml(tmp_path):
+    with pytest.raises(C.ConfigError, match="task must be one of binary, multiclass, regression"):
+        C.load_config(_write(tmp_path, "name: t\ntask: ranking\nlabel: {column: y}\n"))
+    with pytest.raises(C.ConfigError, match="not valid YAML"):
+        C.load_config(_write(tmp_path, "name: [t\n"))
+    with pytest.raises(C.ConfigError, match="unknown config 'nope'"):
+        C.load_config("nope")
+
+
+def _one_line_exit_2(result):
+    assert result.code == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tfx-e2e: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_cli_rejects_unknown_key(tmp_path):
+    line = _one_line_exit_2(support.cli(["run", "--set", "trainingg.epochs=2", "--home", tmp_path]))
+    assert "unknown key 'trainingg'" in line
+
+
+def test_cli_rejects_missing_data_dir(tmp_path):
+    line = _one_line_exit_2(support.cli(["run", "--data", tmp_path / "absent", "--home", tmp_path]))
+    assert "absent does not exist" in line
+
+
+def test_cli_rejects_label_not_in_data(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "x.csv").write_text("fare,company\n1.0,a\n")
+    line = _one_line_exit_2(support.cli(["run", "--data", data, "--home", tmp_path]))
+    assert "label column 'tips' is not in" in line and "fare, company" in line
