@@ -101,7 +101,13 @@ def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> tf.Tensor:
         return tf.cast(tf.not_equal(tf.cast(value, tf.float32), 0.0), tf.int64)
     # multiclass: strings get a vocabulary (most frequent class = 0); integers stay the class ids 0..max.
     if value.dtype == tf.string:
-        return tft.compute_and_apply_vocabulary(value, num_oov_buckets=0, vocab_filename=F.LABEL_VOCABULARY)
+        vocabulary = tft.vocabulary(value, vocab_filename=F.LABEL_VOCABULARY)
+        # A class never seen in the analysed (train) split maps to class 0; the ids' schema domain is then exactly
+        # 0..classes-1, which the Trainer reads as the number of classes.
+        ids = tf.maximum(tft.apply_vocabulary(value, vocabulary, default_value=-1), 0)
+        classes = tft.experimental.get_vocabulary_size_by_name(F.LABEL_VOCABULARY)
+        tft.schema_inference.set_tensor_schema_override(ids, tf.constant(0, tf.int64), classes - 1)
+        return ids
     value = tf.cast(value, tf.int64)
     tft.schema_inference.set_tensor_schema_override(value, tf.constant(0, tf.int64), tft.max(value))
     return value

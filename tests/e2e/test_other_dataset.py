@@ -53,7 +53,8 @@ def test_second_csv_runs_with_inferred_schema(tmp_path):
     config.write_text(CONFIG.format(data=data_dir))
     home = tmp_path / "home"
 
-    result = support.cli(["run", "--config", config, "--home", home])
+    # Multi-processing Beam: Transform's workers are separate processes that must get Keras 2 and our code too.
+    result = support.cli(["run", "--config", config, "--home", home, "--beam-mode", "multi_processing"])
     assert result.code == 0, result.stdout + result.stderr
 
     store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
@@ -67,12 +68,9 @@ def test_second_csv_runs_with_inferred_schema(tmp_path):
     assert len(versions) == 1
     model = tf.saved_model.load(str(versions[0]))
     rows = support.read_csv_rows(data_dir / "parcels.csv", 200)
-    # Types as CsvExampleGen infers them: floats, a string, an int column.
-    typed = [
-        {k: v for k, v in row.items() if k != "size_class"} for row in rows
-    ]
+    # Types as CsvExampleGen infers them: floats, a string, an int column; the label column is left out.
     examples = []
-    for row in typed:
+    for row in rows:
         feature = {
             "weight_kg": tf.train.Feature(float_list=tf.train.FloatList(value=[float(row["weight_kg"])])),
             "volume_l": tf.train.Feature(float_list=tf.train.FloatList(value=[float(row["volume_l"])])),
@@ -92,3 +90,27 @@ def test_second_csv_runs_with_inferred_schema(tmp_path):
     predicted = [vocabulary[i] for i in probabilities.argmax(axis=1)]
     accuracy = np.mean([p == r["size_class"] for p, r in zip(predicted, rows)])
     assert accuracy > 0.8
+
+
+def test_schema_infer_bootstraps_a_schema(tmp_path):
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    data_dir = tmp_path / "parcels"
+    write_synthetic(data_dir, rows=200)
+    out = tmp_path / "schemas" / "parcels" / "schema.pbtxt"
+    result = support.cli(["schema", "infer", "--data", data_dir, "--out", out])
+    assert result.code == 0, result.stdout + result.stderr
+    schema = text_format.Parse(out.read_text(), schema_pb2.Schema())
+    types = {f.name: f.type for f in schema.feature}
+    assert types == {
+        "weight_kg": schema_pb2.FLOAT, "volume_l": schema_pb2.FLOAT, "carrier": schema_pb2.BYTES,
+        "floor": schema_pb2.INT, "size_class": schema_pb2.BYTES,
+    }
+    floor = next(f for f in schema.feature if f.name == "floor")
+    assert not floor.value_count.HasField("min")  # a column with empty cells may have zero values
+
+
+def test_schema_infer_on_missing_dir_is_a_clear_error(tmp_path):
+    result = support.cli(["schema", "infer", "--data", tmp_path / "nope", "--out", tmp_path / "s.pbtxt"])
+    assert result.code == 2 and "nope does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -86,6 +86,23 @@ def test_training_summary_is_written(two_runs):
     summary = json.loads((support.Path(model_run.uri) / "training_summary.json").read_text())
     assert summary["strategy"] == "default" and summary["replicas"] == 1
     assert summary["steps"] > 0 and summary["final"]["val_auc"] > 0.75
+    # TensorBoard logs live beside it.
+    assert list(support.Path(model_run.uri).rglob("events.out.tfevents.*"))
+
+
+def test_failing_component_is_named_recorded_and_pushes_nothing(taxi_sample, tmp_path):
+    result = support.cli([
+        "run", "--data", taxi_sample, "--home", tmp_path,
+        "--set", "label.fn=trainer_module.labels.no_such_label",
+    ])
+    assert result.code == 1, result.stdout + result.stderr
+    assert "FAILED: component Transform" in result.stdout and "no_such_label" in result.stdout
+    store = open_store(sqlite_config(tmp_path / "metadata.sqlite", create=False))
+    run_id = mlmd_runs.run_ids(store, "taxi")[0]
+    executions = mlmd_runs.node_executions(store, "taxi", run_id)
+    assert executions["Transform"].state == "failed"
+    assert "Trainer" not in executions and "Pusher" not in executions
+    assert support.pushed_versions(tmp_path / "serving" / "taxi") == []
 
 
 def test_second_identical_run_is_cached_and_pushes_nothing(two_runs):
