@@ -116,15 +116,16 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline import config as config_lib
     from pipeline.data import check_data
+    from pipeline.home import DEFAULT_HOME, Home
     from pipeline.logs import captured, log_path
 
     cfg = config_lib.load_config(args.config, _overrides(args))
     check_data(cfg)
-    home_dir = (args.home or Path(".tfx-e2e")).expanduser().resolve()
-    log_file = None if args.verbose else log_path(home_dir / "logs", "run")
+    home = Home((args.home or DEFAULT_HOME).expanduser().resolve())
+    log_file = None if args.verbose else log_path(home.logs, "run")
     print(f"tfx-e2e run: pipeline {cfg.name} ({cfg.source})", file=out)
     print(f"  data  {cfg.data_dir}", file=out)
-    print(f"  home  {home_dir}", file=out)
+    print(f"  home  {home.root}", file=out)
     if log_file:
         print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
     with captured(log_file):
@@ -133,7 +134,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
         result = local_runner.run(
             cfg,
-            local_runner.Home(home_dir),
+            home,
             enable_cache=not args.no_cache,
             beam_mode=args.beam_mode,
             on_event=Progress(out),

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TextIO
+from typing import Callable, Optional
 
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
@@ -21,36 +19,13 @@ from tfx.orchestration.portable import runtime_parameter_utils
 
 from pipeline.config import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
-from pipeline.metadata.store import SQLITE_FILE, open_store, sqlite_config
+from pipeline.home import Home
+from pipeline.metadata.store import open_store, sqlite_config
 from pipeline.pipeline import Locations, create_pipeline
 
-DEFAULT_HOME = Path(".tfx-e2e")
 # Above this much input, Beam's multi-processing mode pays for its process start-up and pickling (measured:
 # in-memory is faster on the 15k-row taxi CSV).
 MULTI_PROCESSING_BYTES = 100 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Home:
-    """Everything a local run writes lives under one directory."""
-
-    root: Path
-
-    @property
-    def metadata(self) -> Path:
-        return self.root / SQLITE_FILE
-
-    @property
-    def pipeline_root(self) -> Path:
-        return self.root / "pipeline_root"
-
-    @property
-    def serving(self) -> Path:
-        return self.root / "serving"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
 
 
 def data_bytes(data_dir: Path) -> int:

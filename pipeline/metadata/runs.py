@@ -49,21 +49,20 @@ def _value(v: metadata_store_pb2.Value):
     return getattr(v, kind) if kind else None
 
 
-def _artifact(store: mlmd.MetadataStore, a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
+def _artifact(a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
     props = {k: _value(v) for k, v in a.properties.items()}
     props.update({k: _value(v) for k, v in a.custom_properties.items()})
     return Artifact(id=a.id, type=types.get(a.type_id, str(a.type_id)), uri=a.uri, properties=props)
 
 
-def run_context(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) -> Optional[metadata_store_pb2.Context]:
-    # TFX names the run context by the run id alone (pipeline_name is kept for when ids collide across pipelines).
-    ctx = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
-    return ctx
+def run_context(store: mlmd.MetadataStore, run_id: str) -> Optional[metadata_store_pb2.Context]:
+    # TFX names a run's context by the run id alone; executions tie it to a pipeline (see node_executions).
+    return store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
 
 
 def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) -> dict[str, NodeExecution]:
     """Every node execution of one run, keyed by node id."""
-    run_ctx = run_context(store, pipeline_name, run_id)
+    run_ctx = run_context(store, run_id)
     if run_ctx is None:
         return {}
     executions = {e.id: e for e in store.get_executions_by_context(run_ctx.id)}
@@ -89,7 +88,7 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
         artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
         for ev in events:
             key = ev.path.steps[0].key if ev.path.steps else "output"
-            outputs.setdefault(key, []).append(_artifact(store, artifacts[ev.artifact_id], type_names))
+            outputs.setdefault(key, []).append(_artifact(artifacts[ev.artifact_id], type_names))
         result[node_id] = NodeExecution(
             node_id=node_id,
             execution_id=execution.id,
