@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-steps", type=int, help="override training.eval_steps")
     run.add_argument("--set", dest="overrides", type=_set_pair, action="append", default=[], metavar="KEY=VALUE",
                      help="override any config key, e.g. --set model.hparams.dropout=0.2 (repeatable)")
+    run.add_argument("--model", help="model family: dnn, cnn, rnn, autoencoder (overrides model.family)")
+    run.add_argument("--strategy", choices=("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"),
+                     help="tf.distribute strategy for the Trainer (overrides training.strategy)")
+    run.add_argument("--workers", type=int, help="with --strategy multi_worker: worker processes on 127.0.0.1")
+    run.add_argument("--mixed-precision", choices=("bf16", "fp16"), help="Keras mixed-precision policy")
+    run.add_argument("--steps-per-execution", type=int, help="batches per tf.function call in Keras fit")
+    run.add_argument("--warm-start", action="store_true",
+                     help="start training from the latest blessed model's weights when the architecture matches")
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
     run.add_argument("--beam-mode", choices=("auto", "in_memory", "multi_processing"), default="auto",
                      help="Beam DirectRunner mode; auto picks multi_processing for inputs ≥ 100 MB")
@@ -60,6 +68,18 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["training.train_steps"] = args.train_steps
     if args.eval_steps is not None:
         overrides["training.eval_steps"] = args.eval_steps
+    flag_keys = {
+        "model": "model.family",
+        "strategy": "training.strategy",
+        "workers": "training.workers",
+        "mixed_precision": "training.mixed_precision",
+        "steps_per_execution": "training.steps_per_execution",
+    }
+    for flag, key in flag_keys.items():
+        if getattr(args, flag) is not None:
+            overrides[key] = getattr(args, flag)
+    if args.warm_start:
+        overrides["training.warm_start"] = True
     return overrides
 
 
@@ -95,13 +115,13 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
             print("anomalies    none", file=out)
     if summary.metrics:
         print("metrics      (eval split, overall slice)", file=out)
-        print(f"  {'metric':<20} {'value':>8}  {'threshold':<18} {'baseline':>8}  check", file=out)
+        print(f"  {'metric':<28} {'value':>8}  {'threshold':<18} {'baseline':>8}  check", file=out)
         for m in summary.metrics:
             bounds = " ".join(
                 b for b in (f">= {m.lower:g}" if m.lower is not None else "", f"<= {m.upper:g}" if m.upper is not None else "") if b
             )
             check = {True: "pass", False: "FAIL", None: ""}[m.passed]
-            print(f"  {m.name:<20} {m.value:>8.4f}  {bounds or '-':<18} {_fmt(m.baseline):>8}  {check}", file=out)
+            print(f"  {m.name:<28} {m.value:>8.4f}  {bounds or '-':<18} {_fmt(m.baseline):>8}  {check}", file=out)
         if not summary.has_baseline:
             print("  (no blessed baseline yet: change thresholds were not applied)", file=out)
     if summary.blessed is not None:
@@ -124,7 +144,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     home = Home((args.home or DEFAULT_HOME).expanduser().resolve())
     log_file = None if args.verbose else log_path(home.logs, "run")
     print(f"tfx-e2e run: pipeline {cfg.name} ({cfg.source})", file=out)
-    print(f"  data  {cfg.data_dir}", file=out)
+    print(f"  data  {cfg.data_dir if cfg.example_gen == 'csv' else cfg.example_gen + ' (built in)'}", file=out)
     print(f"  home  {home.root}", file=out)
     if log_file:
         print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)

@@ -15,6 +15,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = "taxi"
 
 TASKS = ("binary", "multiclass", "regression")
+EXAMPLE_GENS = ("csv", "digits")
 BEAM_MODES = ("auto", "in_memory", "multi_processing")
 
 # Metrics the Evaluator computes per task: TFMA metric name -> (TFMA/Keras class name, which direction is better).
@@ -39,7 +40,13 @@ TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {
         "mean_absolute_error": ("MeanAbsoluteError", "lower"),
         "example_count": ("ExampleCount", "higher"),
     },
+    # Autoencoders: the serving signature's per-example reconstruction error is the "prediction".
+    "reconstruction": {
+        "mean_reconstruction_error": ("MeanPrediction", "lower"),
+        "example_count": ("ExampleCount", "higher"),
+    },
 }
+RECONSTRUCTION_FAMILIES = ("autoencoder",)
 
 
 class ConfigError(ValueError):
@@ -85,6 +92,12 @@ class FeaturesConfig:
 class ModelConfig:
     family: str = "dnn"
     hparams: Mapping[str, Any] = field(default_factory=dict)
+    # Per-family hyperparameters, so `--model rnn` on a config written for a cnn gets the rnn's own settings.
+    hparams_by_family: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def effective_hparams(self) -> dict[str, Any]:
+        return dict(self.hparams_by_family.get(self.family, self.hparams))
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,12 @@ class TrainingConfig:
     batch_size: int = 128
     epochs: int = 5  # train_steps are spread over this many epochs; early stopping checks after each
     early_stopping_patience: int = 2
-    strategy: str = "auto"
+    strategy: str = "auto"  # auto | default | one_device | mirrored | multi_worker | tpu
+    workers: int = 1  # local multi-worker training: worker processes on 127.0.0.1 (needs strategy multi_worker)
+    mixed_precision: Optional[str] = None  # bf16 | fp16
+    steps_per_execution: int = 1
+    warm_start: bool = False  # start from the latest blessed model's weights when the architecture matches
+    warm_start_freeze_layers: int = 0  # with warm start: freeze this many of the lowest weighted layers
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,15 @@ class EvaluationConfig:
     slices: tuple[str, ...] = ()
     # Thresholds gate the overall slice; true applies them to every slice too (small slices are noisy).
     thresholds_on_slices: bool = False
+    # Per model family gates, replacing thresholds/change_thresholds for that family (an autoencoder is judged
+    # on reconstruction error, not accuracy): {autoencoder: {thresholds: {...}, change_thresholds: {...}}}.
+    by_family: Mapping[str, "Gates"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Gates:
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    change_thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,7 @@ class PipelineConfig:
     name: str
     task: str
     label: LabelConfig
+    example_gen: str = "csv"  # csv (CsvExampleGen over `data`) | digits (scikit-learn's bundled 8×8 digits)
     data: str = TAXI_PACKAGE_DATA
     schema: Optional[str] = None  # a curated schema.pbtxt (ImportSchemaGen); None → SchemaGen infers one
     eval_split_percent: int = 20
@@ -128,6 +156,18 @@ class PipelineConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     serving_model_name: Optional[str] = None
     source: str = "<defaults>"  # the file this config came from (for messages)
+
+    @property
+    def objective(self) -> str:
+        """What the Evaluator measures: the task, or reconstruction for autoencoders."""
+        return "reconstruction" if self.model.family in RECONSTRUCTION_FAMILIES else self.task
+
+    @property
+    def gates(self) -> "Gates":
+        """The thresholds in force for the configured model family."""
+        if self.model.family in self.evaluation.by_family:
+            return self.evaluation.by_family[self.model.family]
+        return Gates(self.evaluation.thresholds, self.evaluation.change_thresholds)
 
     @property
     def model_name(self) -> str:
@@ -305,6 +345,19 @@ def _changes(value: Any, where: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def _by_family(value: Any, where: str) -> dict[str, Gates]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of model family -> {{thresholds, change_thresholds}}.")
+    return {
+        str(family): _build(
+            Gates, gates, f"{where}.{family}", {"thresholds": _thresholds, "change_thresholds": _changes}
+        )
+        for family, gates in value.items()
+    }
+
+
 def _resolve_file(value: Optional[str], base_dir: Path, where: str) -> Optional[str]:
     """Relative paths in a config are relative to the config file, then to the project root."""
     if value is None:
@@ -361,6 +414,10 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
                     "batch_size": _int(1),
                     "epochs": _int(1),
                     "early_stopping_patience": _int(0),
+                    "workers": _int(1),
+                    "steps_per_execution": _int(1),
+                    "warm_start": _bool,
+                    "warm_start_freeze_layers": _int(0),
                 },
             ),
             "evaluation": lambda v, w: _build(
@@ -372,6 +429,7 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
                     "change_thresholds": _changes,
                     "slices": _str_tuple,
                     "thresholds_on_slices": _bool,
+                    "by_family": _by_family,
                 },
             ),
             "eval_split_percent": _int(1),
@@ -395,23 +453,46 @@ def validate(cfg: PipelineConfig, where: str) -> None:
         raise ConfigError(f"{where}: label.fn needs label.inputs, the raw columns the function reads.")
     if label.fn and not label.name:
         raise ConfigError(f"{where}: label.fn needs label.name, what the computed label is called.")
+    if cfg.example_gen not in EXAMPLE_GENS:
+        raise ConfigError(f"{where}: example_gen must be one of {', '.join(EXAMPLE_GENS)}, got {cfg.example_gen!r}.")
     if not 1 <= cfg.eval_split_percent <= 90:
         raise ConfigError(f"{where}: eval_split_percent must be between 1 and 90, got {cfg.eval_split_percent}.")
     from trainer_module.models import FAMILIES  # the registry of model builders
 
-    if cfg.model.family not in FAMILIES:
-        raise ConfigError(
-            f"{where}: model.family {cfg.model.family!r} is unknown; known families: {', '.join(sorted(FAMILIES))}."
-        )
-    metrics = TASK_METRICS[cfg.task]
-    for metric in [*cfg.evaluation.thresholds, *cfg.evaluation.change_thresholds]:
-        if metric not in metrics:
+    for family in (cfg.model.family, *cfg.model.hparams_by_family):
+        if family not in FAMILIES:
             raise ConfigError(
-                f"{where}: evaluation metric {metric!r} is not computed for task {cfg.task}; "
-                f"use one of {', '.join(metrics)}."
+                f"{where}: model family {family!r} is unknown; known families: {', '.join(sorted(FAMILIES))}."
             )
+    gate_sets = {None: Gates(cfg.evaluation.thresholds, cfg.evaluation.change_thresholds), **cfg.evaluation.by_family}
+    for family, gates in gate_sets.items():
+        if family is not None and family not in FAMILIES:
+            raise ConfigError(f"{where}: evaluation.by_family names unknown model family {family!r}.")
+        objective = "reconstruction" if (family or cfg.model.family) in RECONSTRUCTION_FAMILIES else cfg.task
+        if family is None and cfg.model.family in cfg.evaluation.by_family:
+            continue  # the top-level gates are not used for this family
+        metrics = TASK_METRICS[objective]
+        for metric in [*gates.thresholds, *gates.change_thresholds]:
+            if metric not in metrics:
+                where_key = f"evaluation.by_family.{family}" if family else "evaluation"
+                raise ConfigError(
+                    f"{where}: {where_key} metric {metric!r} is not computed for {objective} "
+                    f"(model family {family or cfg.model.family}); use one of {', '.join(metrics)}."
+                )
     overlap = set(cfg.features.categorical) & set(cfg.features.bucketize)
     if overlap:
         raise ConfigError(f"{where}: features {sorted(overlap)} are both categorical and bucketized; pick one.")
-    if cfg.training.strategy not in ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"):
-        raise ConfigError(f"{where}: training.strategy {cfg.training.strategy!r} is unknown.")
+    strategies = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+    if cfg.training.strategy not in strategies:
+        raise ConfigError(
+            f"{where}: training.strategy {cfg.training.strategy!r} is unknown; use one of {', '.join(strategies)}."
+        )
+    if cfg.training.workers > 1 and cfg.training.strategy != "multi_worker":
+        raise ConfigError(
+            f"{where}: training.workers {cfg.training.workers} needs training.strategy multi_worker "
+            "(--strategy multi_worker --workers N)."
+        )
+    if cfg.training.mixed_precision not in (None, "bf16", "fp16"):
+        raise ConfigError(
+            f"{where}: training.mixed_precision must be bf16 or fp16 (or absent), got {cfg.training.mixed_precision!r}."
+        )

@@ -1,21 +1,24 @@
-"""The TFMA EvalConfig for a pipeline config: metrics for its task, value and change thresholds, slices."""
+"""The TFMA EvalConfig for a pipeline config: metrics for its objective, value and change thresholds, slices."""
 
 from __future__ import annotations
+
+import json
 
 import tensorflow_model_analysis as tfma
 
 from pipeline.config import TASK_METRICS, PipelineConfig
 from trainer_module import features as F
-from trainer_module.run import SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from trainer_module.run import RECONSTRUCTION_ERROR, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 # TFMA compares a change with strict inequalities; this epsilon makes "change 0" mean "not worse".
 _EPSILON = 1e-10
 
 
 def metric_threshold(cfg: PipelineConfig, metric: str) -> tfma.MetricThreshold | None:
-    _, direction = TASK_METRICS[cfg.task][metric]
-    value = cfg.evaluation.thresholds.get(metric)
-    change = cfg.evaluation.change_thresholds.get(metric)
+    _, direction = TASK_METRICS[cfg.objective][metric]
+    gates = cfg.gates
+    value = gates.thresholds.get(metric)
+    change = gates.change_thresholds.get(metric)
     if value is None and change is None:
         return None
     threshold = tfma.MetricThreshold()
@@ -37,8 +40,10 @@ def metric_threshold(cfg: PipelineConfig, metric: str) -> tfma.MetricThreshold |
 
 def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
     metrics = []
-    for name, (class_name, _) in TASK_METRICS[cfg.task].items():
+    for name, (class_name, _) in TASK_METRICS[cfg.objective].items():
         metric = tfma.MetricConfig(class_name=class_name)
+        if name != metric_default_name(class_name):
+            metric.config = json.dumps({"name": name})
         threshold = metric_threshold(cfg, name)
         if threshold is not None and cfg.evaluation.thresholds_on_slices:
             metric.threshold.CopyFrom(threshold)  # TFMA applies a plain threshold to every slice
@@ -47,14 +52,26 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
                 tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
             )
         metrics.append(metric)
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name=SERVING_SIGNATURE,
-                label_key=F.transformed_name(cfg.label.key),
-                preprocessing_function_names=[TRANSFORM_SIGNATURE],
-            )
-        ],
+    model_spec = tfma.ModelSpec(
+        signature_name=SERVING_SIGNATURE,
+        label_key=F.transformed_name(cfg.label.key),
+        preprocessing_function_names=[TRANSFORM_SIGNATURE],
+    )
+    if cfg.objective == "reconstruction":
+        model_spec.prediction_key = RECONSTRUCTION_ERROR
+    config = tfma.EvalConfig(
+        model_specs=[model_spec],
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[s]) for s in cfg.evaluation.slices],
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
     )
+    if cfg.objective == "reconstruction":
+        # An autoencoder's compiled loss compares reconstructions, not labels: TFMA's copy of it would mislead.
+        config.options.include_default_metrics.value = False
+    return config
+
+
+def metric_default_name(class_name: str) -> str:
+    """TFMA's own name for a metric class (AUC → auc, BinaryAccuracy → binary_accuracy)."""
+    import re
+
+    return "auc" if class_name == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()

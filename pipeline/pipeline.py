@@ -28,26 +28,27 @@ class Locations:
 def trainer_custom_config(cfg: PipelineConfig) -> dict:
     return {
         **F.transform_config(cfg),
-        "model": {"family": cfg.model.family, "hparams": dict(cfg.model.hparams)},
+        "model": {"family": cfg.model.family, "hparams": cfg.model.effective_hparams},
         "training": {
             "batch_size": cfg.training.batch_size,
             "epochs": cfg.training.epochs,
             "early_stopping_patience": cfg.training.early_stopping_patience,
             "strategy": cfg.training.strategy,
+            "workers": cfg.training.workers,
+            "mixed_precision": cfg.training.mixed_precision,
+            "steps_per_execution": cfg.training.steps_per_execution,
+            "warm_start_freeze_layers": cfg.training.warm_start_freeze_layers,
         },
     }
 
 
-def create_pipeline(
-    cfg: PipelineConfig,
-    where: Locations,
-    *,
-    enable_cache: bool = True,
-    beam_pipeline_args: Sequence[str] = (),
-    metadata_connection_config: Optional[object] = None,
-) -> tfx.dsl.Pipeline:
+def _example_gen(cfg: PipelineConfig, where: Locations):
+    if cfg.example_gen == "digits":
+        from components.digits_example_gen import DigitsExampleGen
+
+        return DigitsExampleGen(eval_percent=cfg.eval_split_percent)
     eval_percent = cfg.eval_split_percent
-    example_gen = tfx.components.CsvExampleGen(
+    return tfx.components.CsvExampleGen(
         input_base=where.data,
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
@@ -58,6 +59,28 @@ def create_pipeline(
             )
         ),
     )
+
+
+def _trainer_executor(cfg: PipelineConfig) -> dict:
+    """Local multi-worker training runs the Trainer through an executor that starts the worker processes."""
+    if cfg.training.strategy == "multi_worker" and cfg.training.workers > 1:
+        from tfx.dsl.components.base import executor_spec
+
+        from components.multiworker_trainer.executor import Executor
+
+        return {"custom_executor_spec": executor_spec.ExecutorClassSpec(Executor)}
+    return {}
+
+
+def create_pipeline(
+    cfg: PipelineConfig,
+    where: Locations,
+    *,
+    enable_cache: bool = True,
+    beam_pipeline_args: Sequence[str] = (),
+    metadata_connection_config: Optional[object] = None,
+) -> tfx.dsl.Pipeline:
+    example_gen = _example_gen(cfg, where)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     if cfg.schema_path:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=str(cfg.schema_path))
@@ -73,17 +96,29 @@ def create_pipeline(
         custom_config=F.transform_config(cfg),
         disable_statistics=True,  # StatisticsGen already describes the data; this saves two full passes
     )
+    warm_start_resolver = None
+    if cfg.training.warm_start:
+        # Its own resolver: the Evaluator's baseline resolver waits for the Trainer, this one feeds it.
+        warm_start_resolver = tfx.dsl.Resolver(
+            strategy_class=baseline.LatestBlessedOtherModelStrategy,
+            config={"family": cfg.model.family},
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("warm_start_model_resolver")
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
+        base_model=warm_start_resolver.outputs["model"] if warm_start_resolver else None,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=cfg.training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=cfg.training.eval_steps),
         custom_config=trainer_custom_config(cfg),
+        **_trainer_executor(cfg),
     )
     model_resolver = tfx.dsl.Resolver(
         strategy_class=baseline.LatestBlessedOtherModelStrategy,
+        config={"family": cfg.model.family},
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
         candidate=trainer.outputs["model"],
@@ -112,6 +147,7 @@ def create_pipeline(
             schema_gen,
             example_validator,
             transform,
+            *([warm_start_resolver] if warm_start_resolver else []),
             trainer,
             model_resolver,
             evaluator,

@@ -109,8 +109,9 @@ def read_metrics(evaluation_uri: str, cfg: PipelineConfig) -> tuple[list[MetricR
             failed |= {f.metric_key.name for f in per_slice.failures}
     rows = []
     for name, value in sorted(candidate.items()):
-        bound = cfg.evaluation.thresholds.get(name)
-        checked = bound is not None or (name in cfg.evaluation.change_thresholds and baseline)
+        gates = cfg.gates
+        bound = gates.thresholds.get(name)
+        checked = bound is not None or (name in gates.change_thresholds and baseline)
         rows.append(
             MetricRow(
                 name=name,

@@ -144,6 +144,7 @@ class InputFeature:
     name: str  # transformed name, the Keras input name
     kind: str  # "numeric" or "categorical"
     cardinality: int = 0  # categorical only: number of distinct ids (vocabulary + OOV buckets)
+    shape: tuple[int, ...] = (1,)  # per-example shape as the dataset delivers it, e.g. (64,) for 8×8 pixels
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,12 @@ def model_spec(tf_transform_output: Any, custom_config: Mapping[str, Any]) -> Mo
     for name in sorted(spec):
         if name == label.transformed_key:
             continue
+        shape = tuple(int(d) for d in getattr(spec[name], "shape", ()) or ()) or (1,)
         if spec[name].dtype == tf.int64:
             cardinality = tf_transform_output.num_buckets_for_transformed_feature(name)
-            inputs.append(InputFeature(name, "categorical", int(cardinality)))
+            inputs.append(InputFeature(name, "categorical", int(cardinality), shape))
         else:
-            inputs.append(InputFeature(name, "numeric"))
+            inputs.append(InputFeature(name, "numeric", shape=shape))
     num_classes = 2
     if label.task == "multiclass":
         num_classes = int(tf_transform_output.num_buckets_for_transformed_feature(label.transformed_key))

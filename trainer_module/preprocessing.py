@@ -34,8 +34,8 @@ def _dense(tensor: Any, default: Any) -> tf.Tensor:
         )
     elif isinstance(tensor, tf.RaggedTensor):
         tensor = tensor.to_tensor(default_value=default, shape=[None, 1])
-    if tensor.shape.rank == 2:
-        tensor = tf.squeeze(tensor, axis=1)
+    if tensor.shape.rank == 2 and tensor.shape[1] == 1:
+        tensor = tf.squeeze(tensor, axis=1)  # scalar columns become [batch]; vectors (e.g. 64 pixels) stay as they are
     return tensor
 
 

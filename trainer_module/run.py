@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -14,15 +16,20 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from trainer_module import features as F
-from trainer_module import models, strategy as strategies
+from trainer_module import models, warm_start
+from trainer_module import strategy as strategies
 
 SUMMARY_FILE = "training_summary.json"
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
+RECONSTRUCTION_ERROR = "reconstruction_error"
+MIXED_PRECISION_POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
-def output_key(task: str) -> str:
-    """The single output of the serving signature: class probabilities, or the regression prediction."""
+def output_key(task: str, family: str = "dnn") -> str:
+    """The output TFMA evaluates: class probabilities, the regression prediction, or the reconstruction error."""
+    if models.is_reconstruction(family):
+        return RECONSTRUCTION_ERROR
     return "predictions" if task == "regression" else "probabilities"
 
 
@@ -33,32 +40,44 @@ def input_fn(
     label_key: str,
     batch_size: int,
 ) -> tf.data.Dataset:
-    """Transformed examples as (features, label) batches, repeated; sharded per worker by the strategy."""
-    return data_accessor.tf_dataset_factory(
+    """Transformed examples as (features, label) batches, repeated. Sharded by element across workers: a
+    pipeline often writes fewer files than there are workers, so file-level sharding would starve some."""
+    dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label_key),
         tf_transform_output.transformed_metadata.schema,
-    ).prefetch(tf.data.AUTOTUNE)
+    )
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def serving_signatures(
-    model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, custom_config: Mapping[str, Any]
+    model: tf.keras.Model,
+    tf_transform_output: tft.TFTransformOutput,
+    custom_config: Mapping[str, Any],
+    spec: F.ModelSpec,
 ) -> dict[str, Any]:
     """`serving_default`: serialized raw tf.Examples without the label → predictions.
     `transform_features`: serialized raw tf.Examples (label included) → transformed features (for TFMA)."""
-    task = custom_config["task"]
+    family = custom_config.get("model", {}).get("family", "dnn")
     raw_spec = tf_transform_output.raw_feature_spec()
     serving_spec = {c: raw_spec[c] for c in F.serving_columns(tf_transform_output, custom_config)}
     # The layer must be tracked by the model to be saved with it.
     model.tft_layer = tf_transform_output.transform_features_layer()
-    out_key = output_key(task)
+    out_key = output_key(spec.task, family)
+    family_module = models.module(family)
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def serve_examples(serialized):
         raw = tf.io.parse_example(serialized, serving_spec)
         transformed = model.tft_layer(raw)
         model_inputs = {name: transformed[name] for name in model.input_names}
-        return {out_key: model(model_inputs)}
+        outputs = model(model_inputs)
+        if models.is_reconstruction(family):
+            target = family_module.target(spec, model_inputs)
+            return {"reconstruction": outputs, out_key: family_module.reconstruction_error(target, outputs)}
+        return {out_key: outputs}
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def transform_features(serialized):
@@ -68,34 +87,86 @@ def serving_signatures(
     return {SERVING_SIGNATURE: serve_examples, TRANSFORM_SIGNATURE: transform_features}
 
 
+def is_chief(tf_config: Optional[str]) -> bool:
+    """The chief writes the model and logs: the `chief` task, else worker 0, else a single process."""
+    if not tf_config:
+        return True
+    config = json.loads(tf_config)
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
+
+
+def recompile(model: tf.keras.Model, **overrides: Any) -> None:
+    """Compiles again with the same loss/metrics (after freezing layers, or to change steps_per_execution)."""
+    model.compile(
+        optimizer=model.optimizer,
+        loss=model.loss,
+        metrics=model.compiled_metrics._user_metrics if model.compiled_metrics else None,  # pylint: disable=protected-access
+        **overrides,
+    )
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trains the configured model family on Transform's output and exports a SavedModel for TF Serving."""
     started = time.time()
     custom = fn_args.custom_config or {}
     training = custom.get("training", {})
+    family = custom.get("model", {}).get("family", "dnn")
+    # A multi-worker strategy must exist before any other TensorFlow op runs in this process.
     strategy, choice = strategies.create(training.get("strategy", "auto"))
     logging.info("tf.distribute strategy: %s (%s)", choice.name, choice.reason)
+    chief = is_chief(os.environ.get("TF_CONFIG")) if choice.name == "multi_worker" else True
+    precision = training.get("mixed_precision")
+    if precision:
+        tf.keras.mixed_precision.set_global_policy(MIXED_PRECISION_POLICIES[precision])
 
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     spec = F.model_spec(tf_transform_output, custom)
     replicas = strategy.num_replicas_in_sync
     global_batch = int(training.get("batch_size", 128)) * replicas
-    train_ds = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec.label_key, global_batch)
-    eval_ds = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec.label_key, global_batch)
+    datasets = [
+        input_fn(files, fn_args.data_accessor, tf_transform_output, spec.label_key, global_batch)
+        for files in (fn_args.train_files, fn_args.eval_files)
+    ]
+    family_module = models.module(family)
+    if models.is_reconstruction(family):
+        # An autoencoder learns to reproduce its (transformed) inputs; the label is not used.
+        datasets = [ds.map(lambda x, _: (x, family_module.target(spec, x))) for ds in datasets]
+    train_ds, eval_ds = datasets
 
     with strategy.scope():
-        model = models.build(custom.get("model", {}).get("family", "dnn"), spec, custom.get("model", {}).get("hparams", {}))
+        model = models.build(family, spec, custom.get("model", {}).get("hparams", {}))
+        warm, warm_reason = False, "not requested"
+        if fn_args.base_model or training.get("warm_start"):
+            warm, warm_reason = warm_start.apply(
+                model, family, fn_args.base_model, int(training.get("warm_start_freeze_layers", 0))
+            )
+            logging.info("warm start: %s", warm_reason)
+        steps_per_execution = int(training.get("steps_per_execution", 1))
+        if warm or steps_per_execution > 1:
+            recompile(model, steps_per_execution=steps_per_execution)
+
+    # Non-chief workers write to a scratch dir that is removed afterwards (saving still runs on every worker:
+    # under a multi-worker strategy it reads variables with collective ops).
+    scratch = None if chief else tempfile.mkdtemp(prefix="tfx-e2e-worker-")
+    model_run_dir = fn_args.model_run_dir if chief else os.path.join(scratch, "logs")
+    serving_dir = fn_args.serving_model_dir if chief else os.path.join(scratch, "model", "Format-Serving")
 
     epochs = max(1, min(int(training.get("epochs", 5)), fn_args.train_steps))
     steps_per_epoch = max(1, fn_args.train_steps // epochs)
     callbacks = [
-        tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+        tf.keras.callbacks.TensorBoard(log_dir=model_run_dir, update_freq="epoch"),
         tf.keras.callbacks.EarlyStopping(
             monitor="val_loss",
             patience=int(training.get("early_stopping_patience", 2)),
             restore_best_weights=True,
         ),
     ]
+    if choice.name == "multi_worker":
+        # A worker restarted by its cluster manager resumes from the last finished epoch.
+        callbacks.append(tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(fn_args.model_run_dir, "backup")))
     fit_started = time.time()
     history = model.fit(
         train_ds,
@@ -109,25 +180,32 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     fit_seconds = time.time() - fit_started
     epochs_run = len(history.history.get("loss", []))
 
-    model.save(
-        fn_args.serving_model_dir,
-        save_format="tf",
-        signatures=serving_signatures(model, tf_transform_output, custom),
-    )
+    model.save(serving_dir, save_format="tf", signatures=serving_signatures(model, tf_transform_output, custom, spec))
+    warm_start.save(model, family, serving_dir)
     summary = {
         "strategy": choice.name,
         "reason": choice.reason,
         "replicas": replicas,
+        "workers": int(training.get("workers", 1)),
         "global_batch_size": global_batch,
+        "mixed_precision": precision,
+        "steps_per_execution": steps_per_execution,
+        "model_family": family,
+        "warm_start": warm,
+        "warm_start_reason": warm_reason,
         "epochs_run": epochs_run,
         "steps_per_epoch": steps_per_epoch,
         "steps": epochs_run * steps_per_epoch,
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
         "final": {k: float(v[-1]) for k, v in history.history.items()},
         "examples_per_second": round(epochs_run * steps_per_epoch * global_batch / max(fit_seconds, 1e-9), 1),
         "wall_seconds": round(time.time() - started, 2),
         "inputs": [f.name for f in spec.inputs],
     }
-    tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
-        json.dump(summary, f, indent=2)
+    if chief:
+        tf.io.gfile.makedirs(fn_args.model_run_dir)
+        with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, SUMMARY_FILE), "w") as f:
+            json.dump(summary, f, indent=2)
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
     logging.info("training summary: %s", summary)

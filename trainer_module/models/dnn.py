@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import tensorflow as tf
 
 from trainer_module.features import ModelSpec
+from trainer_module.models.common import compile_for_task, keras_input, output_layer, resolve_hparams
 
 DEFAULTS: dict[str, Any] = {
     "hidden_units": [128, 64, 32],
@@ -24,38 +24,19 @@ def embedding_dim(cardinality: int, cap: int) -> int:
     return max(2, min(cap, int(round(1.6 * cardinality**0.56))))
 
 
-def output_layer(spec: ModelSpec, name: str = "output") -> tuple[int, str]:
-    """(units, activation) of the final layer for the task; kept in float32 under mixed precision."""
-    if spec.task == "binary":
-        return 1, "sigmoid"
-    if spec.task == "multiclass":
-        return spec.num_classes, "softmax"
-    return 1, "linear"
-
-
-def compile_for_task(model: tf.keras.Model, spec: ModelSpec, learning_rate: float) -> tf.keras.Model:
-    if spec.task == "binary":
-        loss, metrics = "binary_crossentropy", [tf.keras.metrics.AUC(name="auc"), "binary_accuracy"]
-    elif spec.task == "multiclass":
-        loss, metrics = "sparse_categorical_crossentropy", ["sparse_categorical_accuracy"]
-    else:
-        loss, metrics = "mean_squared_error", ["mean_absolute_error"]
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
-    return model
-
-
 def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
-    unknown = set(hparams) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"dnn: unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    hp = {**DEFAULTS, **hparams}
+    hp = resolve_hparams("dnn", DEFAULTS, hparams)
     inputs, numeric, deep_categorical, wide = {}, [], [], []
     for feature in spec.inputs:
+        inputs[feature.name] = keras_input(feature)
         if feature.kind == "numeric":
-            inputs[feature.name] = tf.keras.Input(shape=(1,), name=feature.name, dtype=tf.float32)
-            numeric.append(inputs[feature.name])
+            # Vectors concatenate as they are; higher-rank inputs (e.g. 8×8) are flattened first.
+            numeric.append(
+                inputs[feature.name]
+                if len(feature.shape) == 1
+                else tf.keras.layers.Flatten(name=f"{feature.name}_flat")(inputs[feature.name])
+            )
             continue
-        inputs[feature.name] = tf.keras.Input(shape=(1,), name=feature.name, dtype=tf.int64)
         dim = embedding_dim(feature.cardinality, int(hp["max_embedding_dim"]))
         embedded = tf.keras.layers.Embedding(feature.cardinality, dim, name=f"{feature.name}_embedding")(
             inputs[feature.name]
@@ -64,7 +45,10 @@ def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
         if hp["wide"] and feature.cardinality <= int(hp["max_one_hot"]):
             wide.append(
                 tf.keras.layers.CategoryEncoding(
-                    num_tokens=feature.cardinality, output_mode="one_hot", name=f"{feature.name}_one_hot"
+                    num_tokens=feature.cardinality,
+                    # one_hot only accepts a single id per example; a vector of ids becomes a multi-hot bag.
+                    output_mode="one_hot" if tuple(feature.shape) == (1,) else "multi_hot",
+                    name=f"{feature.name}_one_hot",
                 )(inputs[feature.name])
             )
     deep_parts = numeric + deep_categorical
