@@ -118,7 +118,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     strategy, choice = strategies.create(training.get("strategy", "auto"))
     logging.info("tf.distribute strategy: %s (%s)", choice.name, choice.reason)
     chief = is_chief(os.environ.get("TF_CONFIG")) if choice.name == "multi_worker" else True
-    precision = training.get("mixed_precision")
+    # TPUs compute in bfloat16 natively; elsewhere mixed precision is opt-in.
+    precision = training.get("mixed_precision") or ("bf16" if choice.name == "tpu" else None)
     if precision:
         tf.keras.mixed_precision.set_global_policy(MIXED_PRECISION_POLICIES[precision])
 

@@ -55,21 +55,32 @@ def _tpu_resolver() -> Any:
         return None
 
 
+TPU_ENV_HINTS = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_WORKER_HOSTNAMES")
+
+
 def create(requested: str = "auto", tpu_probe: Callable[[], Any] = _tpu_resolver) -> tuple[Any, Choice]:
     """Returns (strategy, choice). Multi-worker must be created before any other TensorFlow op in the process."""
+    tf_config = os.environ.get("TF_CONFIG")
+    no_tpu_hint = not any(os.environ.get(k) for k in TPU_ENV_HINTS)
+    if requested == "multi_worker" or (requested == "auto" and no_tpu_hint and _task_count(tf_config) > 1):
+        # Listing devices (below) initializes TensorFlow's context, after which collectives can't be configured.
+        choice = decide(requested, 0, tf_config, False)
+        return tf.distribute.MultiWorkerMirroredStrategy(), choice
     resolver = tpu_probe() if requested in ("auto", "tpu") else None
     gpus = len(tf.config.list_logical_devices("GPU"))
-    choice = decide(requested, gpus, os.environ.get("TF_CONFIG"), resolver is not None)
+    choice = decide(requested, gpus, tf_config, resolver is not None)
     if choice.name == "tpu":
         if resolver is None:
             raise RuntimeError("--strategy tpu was requested but no TPU was found by TPUClusterResolver")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver), choice
-    if choice.name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy(), choice
     if choice.name == "mirrored":
-        return tf.distribute.MirroredStrategy(), choice
+        # Without GPUs, mirror over the logical CPU devices when the CPU was split into several (how this is
+        # exercised on machines without accelerators); MirroredStrategy's own default would use one CPU.
+        cpus = tf.config.list_logical_devices("CPU")
+        devices = None if gpus or len(cpus) < 2 else [d.name for d in cpus]
+        return tf.distribute.MirroredStrategy(devices=devices), choice
     if choice.name == "one_device":
         device = "/gpu:0" if gpus else "/cpu:0"
         return tf.distribute.OneDeviceStrategy(device), choice

@@ -38,6 +38,7 @@ class NodeExecution:
     started_ms: int
     finished_ms: int
     outputs: dict[str, list[Artifact]]
+    inputs: dict[str, list[Artifact]] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -80,15 +81,18 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             continue
         execution = max(mine, key=lambda e: e.id)
         outputs: dict[str, list[Artifact]] = {}
-        events = [
-            ev
-            for ev in store.get_events_by_execution_ids([execution.id])
-            if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INTERNAL_OUTPUT)
-        ]
+        inputs: dict[str, list[Artifact]] = {}
+        events = store.get_events_by_execution_ids([execution.id])
         artifacts = {a.id: a for a in store.get_artifacts_by_id([ev.artifact_id for ev in events])}
         for ev in events:
-            key = ev.path.steps[0].key if ev.path.steps else "output"
-            outputs.setdefault(key, []).append(_artifact(artifacts[ev.artifact_id], type_names))
+            if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INTERNAL_OUTPUT):
+                target = outputs
+            elif ev.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.INTERNAL_INPUT):
+                target = inputs
+            else:
+                continue
+            key = ev.path.steps[0].key if ev.path.steps else "artifact"
+            target.setdefault(key, []).append(_artifact(artifacts[ev.artifact_id], type_names))
         result[node_id] = NodeExecution(
             node_id=node_id,
             execution_id=execution.id,
@@ -96,6 +100,7 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             started_ms=execution.create_time_since_epoch,
             finished_ms=execution.last_update_time_since_epoch,
             outputs=outputs,
+            inputs=inputs,
         )
     return result
 

@@ -71,3 +71,34 @@ def test_regression_change_threshold_direction(tmp_path):
 
     assert mse.change_threshold.direction == tfma.MetricDirection.LOWER_IS_BETTER
     assert mse.change_threshold.absolute.value > 0  # an increase above ~0 fails
+
+
+def test_tpu_requested_without_a_tpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="no TPU was found"):
+        strategy.create("tpu", tpu_probe=lambda: None)
+
+
+def test_tpu_found_by_the_resolver_goes_down_the_tpu_path(monkeypatch):
+    """A fake resolver: the TPU branch connects to the cluster and initializes the TPU system with it."""
+    import tensorflow as tf
+
+    calls = []
+    fake = object()
+    monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", lambda r: calls.append(("connect", r)))
+    monkeypatch.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda r: calls.append(("init", r)))
+    monkeypatch.setattr(tf.distribute, "TPUStrategy", lambda r: ("TPUStrategy", r))
+    built, choice = strategy.create("auto", tpu_probe=lambda: fake)
+    assert choice.name == "tpu" and built == ("TPUStrategy", fake)
+    assert calls == [("connect", fake), ("init", fake)]
+
+
+def test_multi_worker_is_created_before_tensorflow_lists_devices(monkeypatch):
+    """MultiWorkerMirroredStrategy must come before anything initializes TensorFlow's context."""
+    import tensorflow as tf
+
+    order = []
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"index": 0}}))
+    monkeypatch.setattr(tf.distribute, "MultiWorkerMirroredStrategy", lambda: order.append("mwms") or "MWMS")
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: order.append("list") or [])
+    built, choice = strategy.create("auto", tpu_probe=lambda: order.append("tpu-probe"))
+    assert built == "MWMS" and choice.name == "multi_worker" and order == ["mwms"]

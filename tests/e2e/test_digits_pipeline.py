@@ -1,0 +1,179 @@
+"""The digits pipeline (custom ExampleGen → Transform → cnn/rnn/autoencoder), warm start, MirroredStrategy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.metadata import runs as mlmd_runs
+from pipeline.metadata.store import open_store, sqlite_config
+from tests import support
+
+
+def _latest(home: Path, run: int = -1):
+    store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
+    run_id = mlmd_runs.run_ids(store, "digits")[run]
+    return mlmd_runs.node_executions(store, "digits", run_id)
+
+
+def _summary(executions) -> dict:
+    model_run = executions["Trainer"].outputs["model_run"][0].uri
+    return json.loads((Path(model_run) / "training_summary.json").read_text())
+
+
+def _eval_digits(n=120):
+    """Serialized raw digits examples (no label) and their labels, from scikit-learn's copy."""
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={"pixels": tf.train.Feature(float_list=tf.train.FloatList(value=row.astype(float)))}
+            )
+        ).SerializeToString()
+        for row in digits.data[:n]
+    ]
+    return examples, digits.target[:n]
+
+
+def _serve(version_dir: Path, examples):
+    import tensorflow as tf
+
+    model = tf.saved_model.load(str(version_dir))
+    return {k: v.numpy() for k, v in model.signatures["serving_default"](examples=tf.constant(examples)).items()}
+
+
+@pytest.fixture(scope="module")
+def cnn_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("digits_home")
+    result = support.cli(["run", "--config", "digits", "--home", home])
+    assert result.code == 0, result.stdout + result.stderr
+    return home
+
+
+def test_cnn_is_blessed_and_pushed_with_high_accuracy(cnn_home):
+    executions = _latest(cnn_home)
+    assert "DigitsExampleGen" in executions and all(e.state == "complete" for e in executions.values())
+    assert executions["Evaluator"].outputs["blessing"][0].properties["blessed"] == 1
+    versions = support.pushed_versions(cnn_home / "serving" / "digits")
+    assert len(versions) == 1
+    examples, labels = _eval_digits()
+    probabilities = _serve(versions[0], examples)["probabilities"]
+    assert probabilities.shape == (120, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert np.mean(probabilities.argmax(axis=1) == labels) > 0.95
+    assert _summary(executions)["model_family"] == "cnn"
+
+
+def test_warm_start_begins_below_a_cold_start(cnn_home):
+    cold = _summary(_latest(cnn_home))
+    result = support.cli(["run", "--config", "digits", "--home", cnn_home, "--warm-start"])
+    assert result.code == 0, result.stdout + result.stderr
+    executions = _latest(cnn_home)
+    warm = _summary(executions)
+    assert warm["warm_start"] is True, warm["warm_start_reason"]
+    assert warm["history"]["loss"][0] < cold["history"]["loss"][0] / 5
+    assert executions["warm_start_model_resolver"].outputs["model"]  # the blessed cnn fed the Trainer
+
+
+@pytest.mark.parametrize("family", ["rnn", "autoencoder"])
+def test_other_families_train_evaluate_and_serve(cnn_home, family):
+    before = support.pushed_versions(cnn_home / "serving" / "digits")
+    result = support.cli(["run", "--config", "digits", "--home", cnn_home, "--model", family])
+    assert result.code == 0, result.stdout + result.stderr
+    executions = _latest(cnn_home)
+    assert _summary(executions)["model_family"] == family
+    # The baseline is never a model of another family.
+    assert executions["latest_blessed_model_resolver"].outputs.get("model", []) == []
+    assert executions["Evaluator"].outputs["blessing"][0].properties["blessed"] == 1
+    versions = support.pushed_versions(cnn_home / "serving" / "digits")
+    assert len(versions) == len(before) + 1
+    examples, labels = _eval_digits()
+    outputs = _serve(versions[-1], examples)
+    if family == "rnn":
+        assert np.mean(outputs["probabilities"].argmax(axis=1) == labels) > 0.9
+    else:
+        assert outputs["reconstruction"].shape == (120, 64)
+        errors = outputs["reconstruction_error"]
+        assert errors.shape == (120,) and np.all(np.isfinite(errors)) and np.all(errors >= 0)
+        # An image the autoencoder never saw the like of (noise) reconstructs worse than real digits.
+        import tensorflow as tf
+
+        noise = np.random.default_rng(0).uniform(0, 16, size=(20, 64))
+        noisy = [
+            tf.train.Example(features=tf.train.Features(feature={
+                "pixels": tf.train.Feature(float_list=tf.train.FloatList(value=row))})).SerializeToString()
+            for row in noise
+        ]
+        assert _serve(versions[-1], noisy)["reconstruction_error"].mean() > 2 * errors.mean()
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import trainer_module
+    import tensorflow as tf
+
+    # Two logical CPU devices: MirroredStrategy then has two replicas on a machine without GPUs.
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from components.multiworker_trainer import worker
+    sys.exit(worker.main(sys.argv[1]))
+    """
+)
+
+
+def test_run_fn_under_mirrored_strategy_on_two_logical_cpus(cnn_home, tmp_path):
+    """The real run_fn on the pipeline's transformed digits, mirrored over 2 replicas; the export serves."""
+    from tfx.types import artifact_utils, standard_artifacts
+
+    trainer = _latest(cnn_home, run=0)["Trainer"]  # the cnn's Trainer
+    store = open_store(sqlite_config(cnn_home / "metadata.sqlite", create=False))
+    inputs = {
+        key: _artifacts_from_store(store, [a.id for a in artifacts])
+        for key, artifacts in trainer.inputs.items()
+        if key in ("examples", "transform_graph", "schema")
+    }
+    model, model_run = standard_artifacts.Model(), standard_artifacts.ModelRun()
+    model.uri, model_run.uri = str(tmp_path / "model"), str(tmp_path / "model_run")
+    execution = store.get_executions_by_id([trainer.execution_id])[0]
+    exec_properties = {k: v.string_value or v.int_value for k, v in execution.custom_properties.items()}
+    custom = json.loads(exec_properties["custom_config"])
+    custom["training"]["strategy"] = "mirrored"
+    exec_properties["custom_config"] = json.dumps(custom)
+    exec_properties["train_args"] = json.dumps({"num_steps": 40})
+    exec_properties["eval_args"] = json.dumps({"num_steps": 3})
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps({
+        "input_dict": artifact_utils.jsonify_artifact_dict(inputs),
+        "output_dict": artifact_utils.jsonify_artifact_dict({"model": [model], "model_run": [model_run]}),
+        "exec_properties": exec_properties,
+        "tmp_dir": str(tmp_path / "tmp"),
+    }))
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(payload)], capture_output=True, text=True,
+                          timeout=600, cwd=support.ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "model_run" / "training_summary.json").read_text())
+    assert summary["strategy"] == "mirrored" and summary["replicas"] == 2
+    assert summary["global_batch_size"] == 2 * custom["training"]["batch_size"]
+    examples, _ = _eval_digits(16)
+    probabilities = _serve(tmp_path / "model" / "Format-Serving", examples)["probabilities"]
+    assert probabilities.shape == (16, 10)
+
+
+def _artifacts_from_store(store, ids):
+    from tfx.types import artifact_utils
+
+    artifacts = store.get_artifacts_by_id(ids)
+    types = {t.id: t for t in store.get_artifact_types_by_id(list({a.type_id for a in artifacts}))}
+    return [artifact_utils.deserialize_artifact(types[a.type_id], a) for a in artifacts]
