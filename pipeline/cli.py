@@ -49,6 +49,45 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Beam DirectRunner mode; auto picks multi_processing for inputs ≥ 100 MB")
     run.add_argument("--verbose", action="store_true", help="show TFX/TF/Beam logs instead of writing them to a file")
 
+    comp = sub.add_parser("compile", help="compile the pipeline for Vertex AI or Kubeflow Pipelines v2 (PipelineJob JSON)")
+    comp.add_argument("--target", required=True, choices=("vertex", "kubeflow"))
+    comp.add_argument("--image", required=True, help="container image with this project installed (kubeflow/Dockerfile)")
+    comp.add_argument("--pipeline-root", required=True, help="remote URI for artifacts, e.g. gs://BUCKET/pipeline_root")
+    comp.add_argument("--config", default=None, help="bundled config name or YAML path; default taxi")
+    comp.add_argument("--data", help="remote URI of the CSV directory (a runtime parameter: data-root)")
+    comp.add_argument("--serving-dir", help="remote URI TF Serving watches; models go to <serving-dir>/<model>/<version>")
+    comp.add_argument("--beam-runner", choices=("direct", "dataflow"), default="direct")
+    comp.add_argument("--project")
+    comp.add_argument("--region")
+    comp.add_argument("--temp-location", help="Dataflow temp location, gs://BUCKET/tmp")
+    comp.add_argument("--dataflow-machine-type", default="n1-standard-4")
+    comp.add_argument("--dataflow-max-workers", type=int, default=4)
+    comp.add_argument("--vertex-training", action="store_true", help="run the Trainer as a Vertex AI custom job")
+    comp.add_argument("--machine-type", default="n1-standard-4", help="Vertex training machine type")
+    comp.add_argument("--accelerator-type", help="Vertex training GPU type, e.g. NVIDIA_TESLA_T4")
+    comp.add_argument("--accelerator-count", type=int, default=0)
+    comp.add_argument("--tpu-type", help="Vertex training TPU type, e.g. TPU_V3 (machine type cloud-tpu)")
+    comp.add_argument("--replica-count", type=int, default=1, help="> 1: multi-worker Vertex training")
+    comp.add_argument("--vertex-endpoint", help="push to this Vertex AI endpoint instead of --serving-dir")
+    comp.add_argument("--set", dest="overrides", type=_set_pair, action="append", default=[], metavar="KEY=VALUE")
+    comp.add_argument("--out", type=Path, help="output file (default kubeflow/build/<pipeline>-<target>.json)")
+
+    val = sub.add_parser("validate", help="check a compiled pipeline offline")
+    val.add_argument("file", type=Path)
+    val.add_argument("--target", choices=("vertex", "kubeflow"), default="vertex")
+
+    subm = sub.add_parser("submit", help="submit a compiled pipeline to Vertex AI or Kubeflow Pipelines")
+    subm.add_argument("file", type=Path)
+    subm.add_argument("--target", required=True, choices=("vertex", "kubeflow"))
+    subm.add_argument("--project")
+    subm.add_argument("--region")
+    subm.add_argument("--service-account")
+    subm.add_argument("--no-cache", action="store_true")
+    subm.add_argument("--host", help="Kubeflow Pipelines API host URL")
+    subm.add_argument("--namespace")
+    subm.add_argument("--experiment")
+    subm.add_argument("--dry-run", action="store_true", help="validate and print the request; no network access")
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
     infer = schema_sub.add_parser("infer", help="infer a schema.pbtxt from a CSV directory (review it, then commit)")
@@ -183,6 +222,62 @@ def cmd_schema_infer(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def print_validation(report: Any, out: TextIO) -> int:
+    if report.ok:
+        print(f"valid: {report.path} ({report.target}; schema {report.schema_version}, sdk {report.sdk_version}; "
+              f"{len(report.nodes)} nodes)", file=out)
+        return EXIT_OK
+    print(f"INVALID: {report.path} ({report.target}): {len(report.errors)} problem(s)", file=out)
+    for error in report.errors:
+        print(f"  - {error}", file=out)
+    return EXIT_USAGE
+
+
+def cmd_compile(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
+
+    from kubeflow.compile import CompileOptions, compile_pipeline
+    from pipeline import config as config_lib
+    from pipeline.logs import captured, log_path
+
+    cfg = config_lib.load_config(args.config, dict(args.overrides))
+    names = {f.name for f in dataclasses.fields(CompileOptions)}
+    options = CompileOptions(**{k: v for k, v in vars(args).items() if k in names})
+    log_file = log_path(Path(".tfx-e2e") / "logs", "compile")
+    with captured(log_file):
+        path = compile_pipeline(cfg, options)
+        from kubeflow.validate import validate
+
+        report = validate(path, options.target)
+    print(f"compiled {cfg.name} for {options.target}: {path}", file=out)
+    return print_validation(report, out)
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from kubeflow.validate import validate
+    from pipeline.logs import captured, log_path
+
+    with captured(log_path(Path(".tfx-e2e") / "logs", "validate")):  # importing dotted paths wakes TensorFlow
+        report = validate(args.file, args.target)
+    return print_validation(report, out)
+
+
+def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
+    from kubeflow.submit import SubmitError, format_result, submit
+
+    try:
+        result = submit(
+            args.file, args.target, project=args.project, region=args.region, service_account=args.service_account,
+            no_cache=args.no_cache, host=args.host, namespace=args.namespace, experiment=args.experiment,
+            dry_run=args.dry_run,
+        )
+    except SubmitError as err:
+        raise UsageError(str(err)) from None
+    for line in format_result(result):
+        print(line, file=out)
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     # Progress and results go to the terminal's stdout even while TFX/TF output is redirected to a log file.
@@ -196,6 +291,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_run(args, out)
         if args.command == "schema" and args.schema_command == "infer":
             return cmd_schema_infer(args, out)
+        commands = {"compile": cmd_compile, "validate": cmd_validate, "submit": cmd_submit}
+        if args.command in commands:
+            return commands[args.command](args, out)
         raise UsageError(f"unknown command {args.command}")
     except (ConfigError, DataError, MetadataError, UsageError) as err:
         print(f"tfx-e2e: error: {err}", file=sys.stderr)

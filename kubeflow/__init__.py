@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines v2 / Vertex AI: compile create_pipeline(cfg) to a PipelineJob, validate it offline, submit."""

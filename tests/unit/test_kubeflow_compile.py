@@ -1,0 +1,160 @@
+"""Compiling for Vertex AI and Kubeflow Pipelines v2, and the offline validator on good and corrupted specs."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from kubeflow.compile import CompileOptions, compile_pipeline
+from kubeflow.validate import validate
+from pipeline.config import ConfigError, load_config
+from tests import support
+
+IMAGE = "us-docker.pkg.dev/proj/repo/tfx-e2e:1.0"
+BASE = dict(image=IMAGE, pipeline_root="gs://bucket/root", data="gs://bucket/data/taxi", serving_dir="gs://bucket/serving")
+
+
+def _compile(tmp_path, config="taxi", **options):
+    merged = {**BASE, "target": "vertex", **options}
+    return compile_pipeline(load_config(config), CompileOptions(out=tmp_path / "job.json", **merged))
+
+
+@pytest.fixture(scope="module")
+def vertex_job(tmp_path_factory):
+    path = compile_pipeline(
+        load_config("taxi"), CompileOptions(target="vertex", out=tmp_path_factory.mktemp("job") / "taxi.json", **BASE)
+    )
+    return json.loads(path.read_text())
+
+
+def test_vertex_compile_is_valid_and_wires_the_whole_dag(vertex_job, tmp_path):
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(vertex_job))
+    report = validate(path, "vertex")
+    assert report.ok, report.errors
+    assert report.schema_version == "2.0.0" and report.sdk_version == "tfx-1.16.0"
+    tasks = vertex_job["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Transform", "Trainer",
+            "Evaluator", "Pusher"} <= set(tasks)
+    executors = vertex_job["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert all(e["container"]["image"] == IMAGE for e in executors.values() if "container" in e)
+    text = json.dumps(vertex_job)
+    assert "trainer_module.run.run_fn" in text and "trainer_module.preprocessing.preprocessing_fn" in text
+    assert "module_file" not in text.replace('"module_file": {"type"', "")  # declared by TFX, never set
+    assert "metadata_connection" not in text and "sqlite" not in text
+    # The data root is a runtime parameter with the given default; the schema path is relative to the image's workdir.
+    assert vertex_job["pipelineSpec"]["root"]["inputDefinitions"]["parameters"]["data-root"]
+    assert "schemas/taxi/schema.pbtxt" in text and "/work/" not in text
+
+
+def test_kubeflow_target_and_dataflow_beam_args(tmp_path):
+    path = _compile(tmp_path, target="kubeflow", beam_runner="dataflow", project="proj", region="europe-west4",
+                    temp_location="gs://bucket/tmp")
+    job = json.loads(path.read_text())
+    trainer_args = job["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
+    assert "--runner=DataflowRunner" in trainer_args and "--region=europe-west4" in trainer_args
+    assert f"--sdk_container_image={IMAGE}" in trainer_args and "--max_num_workers=4" in trainer_args
+    assert validate(path, "kubeflow").ok
+
+
+def test_vertex_training_with_gpus_and_workers_and_an_endpoint(tmp_path):
+    path = _compile(tmp_path, project="proj", region="us-central1", vertex_training=True,
+                    accelerator_type="NVIDIA_TESLA_T4", accelerator_count=2, replica_count=3, vertex_endpoint="taxi-ep")
+    text = path.read_text()
+    assert validate(path, "vertex").ok
+    assert "tfx.extensions.google_cloud_ai_platform.trainer.executor" in text
+    assert "tfx.extensions.google_cloud_ai_platform.pusher.executor" in text
+    assert "NVIDIA_TESLA_T4" in text and "taxi-ep" in text
+    custom = _trainer_custom_config(json.loads(text))
+    pools = custom["ai_platform_training_args"]["worker_pool_specs"]
+    assert [p["replica_count"] for p in pools] == [1, 2]
+    assert pools[0]["machine_spec"] == {"machine_type": "n1-standard-4", "accelerator_type": "NVIDIA_TESLA_T4",
+                                        "accelerator_count": 2}
+    assert custom["training"]["strategy"] == "multi_worker"
+
+
+def test_digits_with_a_tpu_needs_no_data(tmp_path):
+    path = _compile(tmp_path, config="digits", data=None, project="proj", region="us-central1",
+                    vertex_training=True, tpu_type="TPU_V3")
+    custom = _trainer_custom_config(json.loads(path.read_text()))
+    assert custom["ai_platform_training_args"]["worker_pool_specs"][0]["machine_spec"] == {
+        "machine_type": "cloud-tpu", "accelerator_type": "TPU_V3", "accelerator_count": 8}
+    assert validate(path, "vertex").ok
+
+
+def _trainer_custom_config(job):
+    params = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    return json.loads(params["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"data": None}, "--data is required"),
+        ({"serving_dir": None}, "--serving-dir URI"),
+        ({"beam_runner": "dataflow"}, "--project and --region are required"),
+        ({"vertex_training": True, "target": "kubeflow", "project": "p", "region": "r"}, "need --target vertex"),
+    ],
+)
+def test_compile_rejects_incomplete_flags(tmp_path, options, message):
+    with pytest.raises(ConfigError, match=message):
+        _compile(tmp_path, **options)
+
+
+def _corrupt(vertex_job, tmp_path, change):
+    job = copy.deepcopy(vertex_job)
+    change(job)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(job))
+    return validate(path, "vertex")
+
+
+def _executors(job):
+    return job["pipelineSpec"]["deploymentSpec"]["executors"]
+
+
+def _tasks(job):
+    return job["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def _set_param(job, task, key, value):
+    _tasks(job)[task]["inputs"]["parameters"][key] = {"runtimeValue": {"constantValue": {"stringValue": value}}}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda j: j["runtimeConfig"].update(gcsOutputDirectory="/home/me/root"), "pipeline root '/home/me/root' is not remote"),
+        (lambda j: _executors(j)["Trainer_executor"]["container"].update(image=""), "node Trainer: its executor has no container image"),
+        (lambda j: _executors(j)["Pusher_executor"]["container"].pop("command"), "node Pusher: its executor has no command"),
+        (lambda j: _tasks(j).pop("Transform"), "node Trainer: input 'examples' comes from 'Transform', which is not in the pipeline"),
+        (lambda j: _set_param(j, "Trainer", "db_password", "hunter2-secret"), "node Trainer: db_password carries a value that looks like a credential"),
+        (lambda j: _set_param(j, "Evaluator", "note", "gs://u:pa55word@bucket/x"), "node Evaluator"),
+        (lambda j: _set_param(j, "Trainer", "run_fn", "trainer_module.run.no_such_fn"), "node Trainer: run_fn trainer_module.run.no_such_fn: module trainer_module.run has no 'no_such_fn'"),
+        (lambda j: _set_param(j, "Transform", "preprocessing_fn", "nowhere.module.fn"), "cannot import nowhere.module"),
+        (lambda j: _executors(j)["Trainer_executor"]["container"]["args"].__setitem__(1, "tfx.nope.Executor"), "node Trainer: executor class tfx.nope.Executor"),
+        (lambda j: _set_param(j, "Pusher", "push_destination", json.dumps({"filesystem": {"base_directory": "/srv/models"}})), "node Pusher: base_directory '/srv/models' is not a remote URI"),
+    ],
+)
+def test_validate_names_the_node_and_the_problem(vertex_job, tmp_path, change, message):
+    report = _corrupt(vertex_job, tmp_path, change)
+    assert not report.ok
+    assert any(message in e for e in report.errors), report.errors
+
+
+def test_cli_compile_then_validate_exit_codes(tmp_path):
+    out = tmp_path / "k.json"
+    result = support.cli(["compile", "--target", "kubeflow", "--image", IMAGE, "--pipeline-root", "gs://b/root",
+                          "--data", "gs://b/data", "--serving-dir", "gs://b/serving", "--out", out])
+    assert result.code == 0, result.stdout + result.stderr
+    assert "valid:" in result.stdout and out.is_file()
+    job = json.loads(out.read_text())
+    job["runtimeConfig"]["gcsOutputDirectory"] = "./relative/root"
+    out.write_text(json.dumps(job))
+    bad = support.cli(["validate", out, "--target", "kubeflow"])
+    assert bad.code == 2 and "pipeline root './relative/root' is not remote" in bad.stdout
+    missing = support.cli(["compile", "--target", "vertex", "--image", IMAGE, "--pipeline-root", "gs://b/r",
+                           "--serving-dir", "gs://b/s"])
+    assert missing.code == 2 and "--data is required" in missing.stderr
