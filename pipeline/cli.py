@@ -24,6 +24,18 @@ def _set_pair(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(value)
 
 
+METADATA_ENV = "TFX_E2E_METADATA"
+
+
+def _metadata_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metadata",
+        default=os.environ.get(METADATA_ENV),
+        help=f"ML Metadata store: sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DB (also ${METADATA_ENV}); "
+        "default: <home>/metadata.sqlite",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfx-e2e", description="Run and inspect the tfx-e2e TFX pipeline.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -48,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--beam-mode", choices=("auto", "in_memory", "multi_processing"), default="auto",
                      help="Beam DirectRunner mode; auto picks multi_processing for inputs ≥ 100 MB")
     run.add_argument("--verbose", action="store_true", help="show TFX/TF/Beam logs instead of writing them to a file")
+    _metadata_flag(run)
 
     comp = sub.add_parser("compile", help="compile the pipeline for Vertex AI or Kubeflow Pipelines v2 (PipelineJob JSON)")
     comp.add_argument("--target", required=True, choices=("vertex", "kubeflow"))
@@ -135,6 +148,13 @@ class Progress:
             print(f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s", file=self.out, flush=True)
 
 
+def redact(uri: str) -> str:
+    """A metadata URI without its password, for printing."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
+
+
 def _fmt(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.4f}"
 
@@ -178,13 +198,20 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline.home import DEFAULT_HOME, Home
     from pipeline.logs import captured, log_path
 
+    from pipeline.metadata.store import connection_config, open_store
+
     cfg = config_lib.load_config(args.config, _overrides(args))
     check_data(cfg)
     home = Home((args.home or DEFAULT_HOME).expanduser().resolve())
+    connection = connection_config(args.metadata) if args.metadata else None
+    if connection is not None:
+        open_store(connection)  # an unreachable or misconfigured store fails now, with exit 2
     log_file = None if args.verbose else log_path(home.logs, "run")
     print(f"tfx-e2e run: pipeline {cfg.name} ({cfg.source})", file=out)
     print(f"  data  {cfg.data_dir if cfg.example_gen == 'csv' else cfg.example_gen + ' (built in)'}", file=out)
     print(f"  home  {home.root}", file=out)
+    if args.metadata:
+        print(f"  metadata  {redact(args.metadata)}", file=out)
     if log_file:
         print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
     with captured(log_file):
@@ -197,6 +224,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             enable_cache=not args.no_cache,
             beam_mode=args.beam_mode,
             on_event=Progress(out),
+            connection=connection,
         )
         summary = summarize(cfg, result.executions) if result.ok else None
     if not result.ok:

@@ -39,6 +39,7 @@ class NodeExecution:
     finished_ms: int
     outputs: dict[str, list[Artifact]]
     inputs: dict[str, list[Artifact]] = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)  # the execution's exec properties (hyperparameters, steps, ...)
 
     @property
     def seconds(self) -> float:
@@ -50,7 +51,7 @@ def _value(v: metadata_store_pb2.Value):
     return getattr(v, kind) if kind else None
 
 
-def _artifact(a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
+def to_artifact(a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
     props = {k: _value(v) for k, v in a.properties.items()}
     props.update({k: _value(v) for k, v in a.custom_properties.items()})
     return Artifact(id=a.id, type=types.get(a.type_id, str(a.type_id)), uri=a.uri, properties=props)
@@ -92,7 +93,7 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             else:
                 continue
             key = ev.path.steps[0].key if ev.path.steps else "artifact"
-            target.setdefault(key, []).append(_artifact(artifacts[ev.artifact_id], type_names))
+            target.setdefault(key, []).append(to_artifact(artifacts[ev.artifact_id], type_names))
         result[node_id] = NodeExecution(
             node_id=node_id,
             execution_id=execution.id,
@@ -101,6 +102,10 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             finished_ms=execution.last_update_time_since_epoch,
             outputs=outputs,
             inputs=inputs,
+            properties={
+                **{k: _value(v) for k, v in execution.properties.items()},
+                **{k: _value(v) for k, v in execution.custom_properties.items() if not k.startswith("__")},
+            },
         )
     return result
 
@@ -117,3 +122,19 @@ def run_ids(store: mlmd.MetadataStore, pipeline_name: str) -> list[str]:
             if ctx.type_id == run_type.id:
                 runs[ctx.id] = ctx
     return [c.name for c in sorted(runs.values(), key=lambda c: (c.create_time_since_epoch, c.id))]
+
+
+def pipeline_names(store: mlmd.MetadataStore) -> list[str]:
+    return sorted(c.name for c in store.get_contexts_by_type(PIPELINE_CONTEXT))
+
+
+def find_run(store: mlmd.MetadataStore, run_id: str) -> Optional[str]:
+    """The pipeline a run id belongs to, or None when no such run exists."""
+    ctx = run_context(store, run_id)
+    if ctx is None:
+        return None
+    for execution in store.get_executions_by_context(ctx.id):
+        for other in store.get_contexts_by_execution(execution.id):
+            if other.type_id == store.get_context_type(PIPELINE_CONTEXT).id:
+                return other.name
+    return None
