@@ -11,7 +11,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-unit test-e2e lock clean
+.PHONY: help setup mariadb run test test-unit test-e2e lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,16 +26,28 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The shared-metadata-store tests start their own private mariadbd (tests/mariadb.py); they fail, never skip, without it.
+mariadb: ## install mariadb-server for the shared-store tests (root, Debian)
+	@if command -v mariadbd >/dev/null 2>&1 || test -x /usr/sbin/mariadbd; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make mariadb: mariadb-server is not installed and this is not root with apt-get: install mariadb-server" \
+	       "(Debian: sudo apt-get install mariadb-server), or the shared-store tests will fail" >&2; \
+	else \
+	  echo "installing mariadb-server (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
+	fi
+
 run: setup ## run the default (taxi) pipeline end to end; ARGS="--no-cache" etc. passes flags to `tfx-e2e run`
 	$(VENV)/bin/tfx-e2e run $(ARGS)
 
-test: setup ## run the whole test suite (unit + end-to-end pipeline runs)
+test: setup mariadb ## run the whole test suite (unit + end-to-end pipeline runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## run only the fast unit tests
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-e2e: setup ## run only the end-to-end pipeline tests
+test-e2e: setup mariadb ## run only the end-to-end pipeline tests
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 lock: ## rewrite requirements.lock from the current .venv (do this only from a venv where `make test` passed)

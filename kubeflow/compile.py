@@ -140,7 +140,9 @@ def compile_pipeline(cfg: PipelineConfig, options: CompileOptions) -> Path:
     )
     if out.exists():
         out.unlink()  # the runner refuses to overwrite
-    runner.run(tfx_pipeline, write_out=True)
+    # The runner keeps a RuntimeParameter's type but not its default: the value goes into runtimeConfig here.
+    parameter_values = {DATA_ROOT_PARAMETER: options.data} if data is not None else None
+    runner.run(tfx_pipeline, parameter_values=parameter_values, write_out=True)
     return out
 
 

@@ -1,4 +1,4 @@
-"""`tfx-e2e submit`: send a compiled PipelineJob to Vertex AI Pipelines or a Kubeflow Pipelines host, or show the request."""
+"""`tfx-e2e submit`: send a compiled PipelineJob to Vertex AI or Kubeflow Pipelines, or show what would be sent."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from typing import Any, Optional
 
 TARGETS = ("vertex", "kubeflow")
 VERTEX_API = "https://{region}-aiplatform.googleapis.com/v1"
-VERTEX_CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
+VERTEX_CONSOLE = (
+    "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
+)
 GCS_API = "https://storage.googleapis.com/storage/v1"
 KFP_API = "/apis/v2beta1"
 # kfp.Client's own environment overrides for the experiment name (kfp/client/client.py).
@@ -159,12 +161,29 @@ def _vertex_request(job: dict, job_id: str, project: str, region: str, service_a
             "method": "GET",
             "endpoint": f"{GCS_API}/b/{bucket}",
             "params": {"fields": "name"},
-            "why": "aiplatform checks that the pipeline-root bucket exists (and creates it in the region if not)",
+            "why": "aiplatform checks that the pipeline-root bucket exists, and creates it in the region if not",
         })
     if experiment:
         request["after"] = [{"why": f"aiplatform associates the job with Vertex AI experiment {experiment!r} "
                                     "(Vertex ML Metadata calls)"}]
     return request
+
+
+@contextlib.contextmanager
+def _quiet_aiplatform():
+    """aiplatform prints its own INFO progress lines to stdout; the command line prints format_result instead."""
+    import logging
+
+    logger = logging.getLogger("google.cloud.aiplatform.pipeline_jobs")
+
+    def only_problems(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+    logger.addFilter(only_problems)
+    try:
+        yield
+    finally:
+        logger.removeFilter(only_problems)
 
 
 def _check_region(region: str) -> None:
@@ -194,7 +213,9 @@ def _submit_vertex(path: Path, job: dict, *, project, region, service_account, n
             template_path=str(path),
             job_id=job_id,
             pipeline_root=_pipeline_root(job),
-            enable_caching=False if no_cache else None,  # None keeps the compiled per-task settings (see README)
+            # None keeps the compiled per-task caching: TFX compiles the resolvers uncached, and True would cache
+            # them too, so a rerun would be handed a stale baseline model.
+            enable_caching=False if no_cache else None,
             labels=job.get("labels") or None,
             project=project,
             location=region,
@@ -202,7 +223,8 @@ def _submit_vertex(path: Path, job: dict, *, project, region, service_account, n
         submit_kwargs = {"service_account": service_account}
         if experiment:
             submit_kwargs["experiment"] = experiment
-        pipeline_job.submit(**submit_kwargs)
+        with _quiet_aiplatform():
+            pipeline_job.submit(**submit_kwargs)
     except google.auth.exceptions.DefaultCredentialsError as err:
         raise SubmitError(
             f"no Google Cloud credentials ({_one_line(err)}); run `gcloud auth application-default login` "
@@ -309,7 +331,7 @@ def _submit_kubeflow(job: dict, *, host, namespace, service_account, no_cache, e
                 experiment_name=experiment,
                 namespace=namespace,
                 pipeline_root=_pipeline_root(job),
-                enable_caching=False if no_cache else None,  # None keeps the compiled per-task settings
+                enable_caching=False if no_cache else None,  # as for Vertex: keep the compiled per-task caching
                 service_account=service_account,
             )
     except kfp_server_api.ApiException as err:

@@ -162,7 +162,10 @@ def validate(path: Path, target: str = "vertex") -> Report:
             report.errors.append(
                 f"pipeline: pipeline root {root or '(none)'!r} is not remote; use gs://, s3:// or minio:// for {target}"
             )
-        for name, value in job.get("runtimeConfig", {}).get("parameterValues", {}).items():
+        runtime = job.get("runtimeConfig", {})
+        values = dict(runtime.get("parameterValues", {}))
+        values.update({k: v.get("stringValue") for k, v in runtime.get("parameters", {}).items() if isinstance(v, dict)})
+        for name, value in values.items():
             if isinstance(value, str) and "root" in name and not value.startswith(REMOTE_SCHEMES):
                 report.errors.append(f"pipeline: parameter {name} = {value!r} is not a remote URI")
     for json_path, value in _strings(job):

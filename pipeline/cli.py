@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     subm.add_argument("--experiment")
     subm.add_argument("--dry-run", action="store_true", help="validate and print the request; no network access")
 
+    from pipeline import inspect_cli
+
+    inspect_cli.add_parsers(sub)
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
     infer = schema_sub.add_parser("infer", help="infer a schema.pbtxt from a CSV directory (review it, then commit)")
@@ -322,6 +326,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         commands = {"compile": cmd_compile, "validate": cmd_validate, "submit": cmd_submit}
         if args.command in commands:
             return commands[args.command](args, out)
+        from pipeline import inspect_cli
+
+        if args.command in inspect_cli.COMMANDS:
+            return inspect_cli.run_command(args, out)
         raise UsageError(f"unknown command {args.command}")
     except (ConfigError, DataError, MetadataError, UsageError) as err:
         print(f"tfx-e2e: error: {err}", file=sys.stderr)

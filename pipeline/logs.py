@@ -38,3 +38,17 @@ def captured(log_file: Optional[Path]) -> Iterator[None]:
             os.dup2(saved_err, 2)
             os.close(saved_out)
             os.close(saved_err)
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silences file descriptor 2 (C++ libraries such as MLMD's MySQL client log there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -17,3 +17,41 @@ def pytest_collection_modifyitems(items):
 def taxi_sample(tmp_path_factory):
     """A deterministic 3,000-row sample of the shipped taxi CSV, in its own directory."""
     return support.taxi_sample(tmp_path_factory.mktemp("taxi_sample"), rows=3000)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """A private MariaDB server (tests/mariadb.py) for the whole session, stopped by pid at the end, even on failure.
+
+    Not installed is a failure, never a skip: `make mariadb` (root, Debian) installs mariadb-server.
+    """
+    from tests.mariadb import INSTALL_HINT, MariaDB, installed
+
+    if not installed():
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    server = MariaDB()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# The small taxi pipeline, run four times into one home (shared by the taxi e2e tests and the inspect commands):
+#   0 cold run (blessed, pushed), 1 identical rerun (all cached), 2 a changed hyperparameter (Trainer re-runs),
+#   3 an impossible AUC threshold (Evaluator re-runs; not blessed, nothing pushed).
+TAXI_SMALL = ["--train-steps", "300", "--eval-steps", "5",
+              "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7"]
+TAXI_VARIANTS = [[], [], ["--set", "model.hparams.dropout=0.2"],
+                 ["--set", "model.hparams.dropout=0.2", "--set", "evaluation.thresholds.auc.lower=0.999"]]
+
+
+@pytest.fixture(scope="session")
+def taxi_runs(taxi_sample, tmp_path_factory):
+    """(home, [CliResult per run], [serving versions after each run])."""
+    home = tmp_path_factory.mktemp("taxi_home")
+    results, versions = [], []
+    for extra in TAXI_VARIANTS:
+        results.append(support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *extra]))
+        versions.append(support.pushed_versions(home / "serving" / "taxi"))
+    return home, results, versions

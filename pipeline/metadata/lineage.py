@@ -82,7 +82,14 @@ def lineage(store: mlmd.MetadataStore, artifact_id: int, max_nodes: int = 500) -
             a_key = add_artifact(artifact)
             events = store.get_events_by_artifact_ids([artifact.id])
             wanted = _OUT if upstream else _IN
-            for execution in store.get_executions_by_id([ev.execution_id for ev in events if ev.type in wanted]):
+            # A cached execution re-publishes the artifacts of the one it reuses; only real work is lineage.
+            executions = [e for e in store.get_executions_by_id([ev.execution_id for ev in events if ev.type in wanted])
+                          if e.last_known_state != metadata_store_pb2.Execution.CACHED]
+            if upstream:
+                # The producer is the first execution that output the artifact; later OUTPUT events come from
+                # resolvers handing an existing artifact on.
+                executions = sorted(executions, key=lambda e: e.id)[:1]
+            for execution in executions:
                 e_key = add_execution(execution)
                 edges.add((e_key, a_key) if upstream else (a_key, e_key))
                 if e_key in seen:
@@ -140,7 +147,7 @@ def to_mermaid(graph: Lineage) -> str:
 def to_text(graph: Lineage) -> str:
     by_key = {n.key: n for n in graph.nodes}
     root = by_key[f"a{graph.artifact_id}"]
-    lines = [f"artifact {_short(root)}  {root.detail}", "upstream (newest first):"]
+    lines = [f"artifact {_short(root)}  {root.detail}", "upstream (nearest first):"]
     lines += [f"  {'→' if by_key[k].kind == 'execution' else ' '} {_short(by_key[k])}"
               + (f"  {by_key[k].detail}" if by_key[k].kind == "artifact" else "") for k in graph.upstream]
     for raw in graph.raw_inputs:

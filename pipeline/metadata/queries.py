@@ -97,7 +97,7 @@ def list_runs(store: mlmd.MetadataStore, pipeline: Optional[str] = None, limit: 
 
 
 def resolve_run(store: mlmd.MetadataStore, run_id: str) -> str:
-    """The pipeline of a run id; `latest` picks the newest run. Raises MetadataError for unknown ids."""
+    """A run id as given, or the newest run's id for `latest`."""
     if run_id == "latest":
         return list_runs(store, limit=1)[0].run_id
     return run_id

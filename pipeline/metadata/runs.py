@@ -48,6 +48,12 @@ class NodeExecution:
 
 def _value(v: metadata_store_pb2.Value):
     kind = v.WhichOneof("value")
+    if kind == "struct_value":
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(v.struct_value)
+    if kind == "proto_value":
+        return str(v.proto_value.type_url)
     return getattr(v, kind) if kind else None
 
 

@@ -48,7 +48,15 @@ def open_store(config: metadata_store_pb2.ConnectionConfig) -> mlmd.MetadataStor
     if config.HasField("sqlite") and config.sqlite.connection_mode == metadata_store_pb2.SqliteMetadataSourceConfig.READONLY:
         if not Path(config.sqlite.filename_uri).is_file():
             raise MetadataError(f"no metadata store at {config.sqlite.filename_uri}; run a pipeline first.")
+    from pipeline.logs import quiet_stderr
+
     try:
-        return mlmd.MetadataStore(config)
+        with quiet_stderr():  # MLMD's MySQL client prints its own multi-line complaint; ours below is the message
+            return mlmd.MetadataStore(config)
     except Exception as err:  # MLMD raises several error types for an unreachable or broken store
-        raise MetadataError(f"cannot open the metadata store: {str(err).splitlines()[0]}") from None
+        where = f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}" if config.HasField("mysql") else (
+            config.sqlite.filename_uri)
+        raise MetadataError(
+            f"cannot open the metadata store at {where}: {str(err).splitlines()[0]} "
+            "(is the database server running and reachable, and the user allowed in?)"
+        ) from None

@@ -25,25 +25,18 @@ TAXI_SCHEMA = PROJECT_ROOT / "schemas" / "taxi" / "schema.pbtxt"
 
 
 @pytest.fixture(scope="module")
-def two_runs(taxi_sample, tmp_path_factory):
-    home = tmp_path_factory.mktemp("taxi_home")
-    args = [
-        "run", "--data", taxi_sample, "--home", home, "--train-steps", 300, "--eval-steps", 5,
-        # Gates low enough that a 300-step model on 2,400 rows passes them every time.
-        "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7",
-    ]
-    first = support.cli(args)
-    versions_after_first = support.pushed_versions(home / "serving" / "taxi")
-    second = support.cli(args)
+def two_runs(taxi_runs):
+    """The first two runs of the shared taxi fixture: a cold run, then an identical rerun."""
+    home, results, versions = taxi_runs
     store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
-    return home, first, second, versions_after_first, store
+    return home, results[0], results[1], versions[0], store
 
 
 def test_first_run_executes_every_node_and_pushes(two_runs):
     home, first, _, versions, store = two_runs
     assert first.code == 0, first.stdout + first.stderr
     run_ids = mlmd_runs.run_ids(store, "taxi")
-    assert len(run_ids) == 2
+    assert len(run_ids) == 4  # the shared fixture's four runs
     executions = mlmd_runs.node_executions(store, "taxi", run_ids[0])
     assert sorted(executions) == sorted(COMPONENTS + [RESOLVER])
     assert {n: e.state for n, e in executions.items()} == {n: "complete" for n in executions}
@@ -105,13 +98,14 @@ def test_failing_component_is_named_recorded_and_pushes_nothing(taxi_sample, tmp
     assert support.pushed_versions(tmp_path / "serving" / "taxi") == []
 
 
-def test_second_identical_run_is_cached_and_pushes_nothing(two_runs):
-    home, _, second, versions, store = two_runs
+def test_second_identical_run_is_cached_and_pushes_nothing(two_runs, taxi_runs):
+    home, _, second, _, store = two_runs
+    _, _, versions = taxi_runs
     assert second.code == 0, second.stdout + second.stderr
     run_id = mlmd_runs.run_ids(store, "taxi")[1]
     executions = mlmd_runs.node_executions(store, "taxi", run_id)
     # Every component is served from the cache; the resolver is a system node that always re-resolves.
     assert {n: executions[n].state for n in COMPONENTS} == {n: "cached" for n in COMPONENTS}
     assert executions[RESOLVER].outputs.get("model", []) == []  # the candidate is never its own baseline
-    assert support.pushed_versions(home / "serving" / "taxi") == versions
+    assert versions[1] == versions[0] and len(versions[0]) == 1
     assert "cached: nothing new pushed" in second.stdout

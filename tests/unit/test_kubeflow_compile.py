@@ -135,6 +135,8 @@ def _set_param(job, task, key, value):
         (lambda j: _set_param(j, "Trainer", "run_fn", "trainer_module.run.no_such_fn"), "node Trainer: run_fn trainer_module.run.no_such_fn: module trainer_module.run has no 'no_such_fn'"),
         (lambda j: _set_param(j, "Transform", "preprocessing_fn", "nowhere.module.fn"), "cannot import nowhere.module"),
         (lambda j: _executors(j)["Trainer_executor"]["container"]["args"].__setitem__(1, "tfx.nope.Executor"), "node Trainer: executor class tfx.nope.Executor"),
+        (lambda j: j["runtimeConfig"]["parameters"].update({"data-root": {"stringValue": "/home/me/data"}}),
+         "pipeline: parameter data-root = '/home/me/data' is not a remote URI"),
         (lambda j: _set_param(j, "Pusher", "push_destination", json.dumps({"filesystem": {"base_directory": "/srv/models"}})), "node Pusher: base_directory '/srv/models' is not a remote URI"),
     ],
 )
