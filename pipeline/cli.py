@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
+    run.add_argument("--no-wait", action="store_true",
+                     help="if another run holds this home (or this pipeline on a shared store), exit 2 at once")
     run.add_argument("--beam-mode", choices=("auto", "in_memory", "multi_processing"), default="auto",
                      help="Beam DirectRunner mode; auto picks multi_processing for inputs ≥ 100 MB")
     run.add_argument("--verbose", action="store_true", help="show TFX/TF/Beam logs instead of writing them to a file")
@@ -200,8 +202,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline import config as config_lib
     from pipeline.data import check_data
     from pipeline.home import DEFAULT_HOME, Home
-    from pipeline.logs import captured, log_path
-
+    from pipeline.logs import log_path
     from pipeline.metadata.store import connection_config, open_store
 
     cfg = config_lib.load_config(args.config, _overrides(args))
@@ -218,6 +219,20 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  metadata  {redact(args.metadata)}", file=out)
     if log_file:
         print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
+    from pipeline.lock import LockBusy, lock_path, run_lock
+
+    lock = lock_path(home.root, cfg.name, shared_store=bool(connection and connection.HasField("mysql")))
+    try:
+        with run_lock(lock, wait=not args.no_wait,
+                      on_wait=lambda holder: print(f"  waiting: {holder} holds {lock}", file=out, flush=True)):
+            return _locked_run(args, cfg, home, connection, log_file, out)
+    except LockBusy as err:
+        raise UsageError(str(err)) from None
+
+
+def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, log_file: Any, out: TextIO) -> int:
+    from pipeline.logs import captured
+
     with captured(log_file):
         from pipeline import local_runner
         from pipeline.summary import summarize
@@ -296,13 +311,15 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     from kubeflow.submit import SubmitError, format_result, submit
+    from pipeline.logs import captured, log_path
 
     try:
-        result = submit(
-            args.file, args.target, project=args.project, region=args.region, service_account=args.service_account,
-            no_cache=args.no_cache, host=args.host, namespace=args.namespace, experiment=args.experiment,
-            dry_run=args.dry_run,
-        )
+        with captured(log_path(Path(".tfx-e2e") / "logs", "submit")):  # validation imports TensorFlow (noisy)
+            result = submit(
+                args.file, args.target, project=args.project, region=args.region,
+                service_account=args.service_account, no_cache=args.no_cache, host=args.host,
+                namespace=args.namespace, experiment=args.experiment, dry_run=args.dry_run,
+            )
     except SubmitError as err:
         raise UsageError(str(err)) from None
     for line in format_result(result):
