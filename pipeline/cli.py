@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
+    run.add_argument("--allow-anomalies", action="store_true",
+                     help="continue past ExampleValidator anomalies (they are still reported) instead of stopping")
     run.add_argument("--no-wait", action="store_true",
                      help="if another run holds this home (or this pipeline on a shared store), exit 2 at once")
     run.add_argument("--beam-mode", choices=("auto", "in_memory", "multi_processing"), default="auto",
@@ -154,13 +156,6 @@ class Progress:
             print(f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s", file=self.out, flush=True)
 
 
-def redact(uri: str) -> str:
-    """A metadata URI without its password, for printing."""
-    import re
-
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
-
-
 def _fmt(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.4f}"
 
@@ -216,6 +211,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     print(f"  data  {cfg.data_dir if cfg.example_gen == 'csv' else cfg.example_gen + ' (built in)'}", file=out)
     print(f"  home  {home.root}", file=out)
     if args.metadata:
+        from pipeline.logs import redact
+
         print(f"  metadata  {redact(args.metadata)}", file=out)
     if log_file:
         print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
@@ -244,6 +241,7 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
             beam_mode=args.beam_mode,
             on_event=Progress(out),
             connection=connection,
+            allow_anomalies=args.allow_anomalies,
         )
         summary = summarize(cfg, result.executions) if result.ok else None
     if not result.ok:

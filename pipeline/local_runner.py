@@ -20,6 +20,7 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from pipeline.config import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.home import Home
+from pipeline.logs import RedactingFilter
 from pipeline.metadata.store import open_store, sqlite_config
 from pipeline.pipeline import Locations, create_pipeline
 
@@ -94,6 +95,7 @@ def run(
     beam_mode: str = "auto",
     on_event: Callable[[NodeEvent], None] = lambda e: None,
     connection: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    allow_anomalies: bool = False,
 ) -> RunResult:
     """Runs the whole pipeline once; never raises for a component failure (see RunResult.error)."""
     started = time.time()
@@ -110,6 +112,7 @@ def run(
         enable_cache=enable_cache,
         beam_pipeline_args=beam_args(beam_mode, cfg.data_dir),
         metadata_connection_config=connection,
+        allow_anomalies=allow_anomalies,
     )
     ir = compiler.Compiler().compile(tfx_pipeline)
     run_id = new_run_id()
@@ -137,8 +140,10 @@ def run(
         on_event(NodeEvent(node_id, "finish", node_state(node_id), time.time() - started_at[node_id]))
 
     handler = _ProgressHandler(on_start, on_finish)
+    redacting = RedactingFilter()
     absl_logger = logging.getLogger("absl")
     absl_logging.set_verbosity(absl_logging.INFO)
+    absl_logger.addFilter(redacting)
     absl_logger.addHandler(handler)
     try:
         try:
@@ -153,6 +158,7 @@ def run(
             absl_logging.exception("pipeline run %s failed", run_id)
     finally:
         absl_logger.removeHandler(handler)
+        absl_logger.removeFilter(redacting)
     result.executions = mlmd_runs.node_executions(open_store(connection), cfg.name, run_id)
     result.wall_seconds = time.time() - started
     return result

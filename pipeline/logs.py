@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterator, Optional
@@ -26,7 +28,8 @@ def captured(log_file: Optional[Path]) -> Iterator[None]:
     sys.stderr.flush()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     saved_out, saved_err = os.dup(1), os.dup(2)
-    with open(log_file, "ab", buffering=0) as sink:
+    # Owner-only: logs hold paths and configuration of the user's runs.
+    with os.fdopen(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab", buffering=0) as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
@@ -52,3 +55,22 @@ def quiet_stderr() -> Iterator[None]:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+_SECRET = re.compile(r"""(password\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)|(://[^:/@\s]+:)[^@\s]+@""", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Removes passwords (MySQL connection configs, URIs) from text meant for logs and terminals."""
+    return _SECRET.sub(lambda m: f"{m.group(1)}\"***\"" if m.group(1) else f"{m.group(3)}***@", text)
+
+
+class RedactingFilter(logging.Filter):
+    """TFX logs the whole metadata connection config (with the MySQL password) at INFO level: redact it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True

@@ -58,14 +58,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: the kernel sends SIGTERM to the server if the test process dies without cleanup."""
-    try:
-        import ctypes
+def _die_with_parent() -> list[str]:
+    """A command prefix that makes the kernel SIGTERM the server if the test process dies without cleaning up.
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # not Linux or no libc: the fixture's try/finally still stops it
-        pass
+    `setpriv --pdeathsig` (util-linux) sets it and execs the server, so the pid stays the server's; no
+    `preexec_fn`, which is unsafe once TensorFlow has started threads in the test process.
+    """
+    setpriv = _find("setpriv")
+    if setpriv and "--pdeathsig" in subprocess.run([setpriv, "--help"], capture_output=True, text=True).stdout:
+        return [setpriv, "--pdeathsig", "TERM", "--"]
+    return []  # the fixture's try/finally still stops the server
 
 
 class MariaDBError(RuntimeError):
@@ -155,8 +157,8 @@ class MariaDB:
         if os.geteuid() == 0:
             cmd.append("--user=root")
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            [*_die_with_parent(), *cmd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def _log_tail(self, lines: int = 30) -> str:
