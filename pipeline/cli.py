@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect_cli.add_parsers(sub)
 
+    pred = sub.add_parser("predict", help="serve raw CSV / JSON-lines rows through a pushed model")
+    pred.add_argument("--model", required=True, metavar="DIR|latest",
+                      help="a pushed version dir, a model base dir (its highest version), or `latest`: the highest "
+                           "version under <home>/serving/<the config's model name>")
+    pred.add_argument("--input", required=True, type=Path, metavar="FILE",
+                      help="FILE.csv (header row) or FILE.jsonl (one JSON object per line); columns the model does "
+                           "not read, such as the label, are ignored")
+    pred.add_argument("--json", action="store_true", help="print one JSON array (every output) instead of lines")
+    pred.add_argument("--home", type=Path, default=None, help="with --model latest: the home (default ./.tfx-e2e)")
+    pred.add_argument("--config", default=None, help="with --model latest: config name or YAML path; default taxi")
+
     schema = sub.add_parser("schema", help="schema tools")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True, metavar="SUBCOMMAND")
     infer = schema_sub.add_parser("infer", help="infer a schema.pbtxt from a CSV directory (review it, then commit)")
@@ -248,10 +259,16 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
         reason = str(result.error).strip().splitlines()
         reason_text = reason[-1] if reason else type(result.error).__name__
         where = f"component {result.failed_node}" if result.failed_node else "the pipeline"
+        bad_data = type(result.error).__name__ == "AnomaliesFoundError"
+        if bad_data:
+            # The data broke the curated schema: show the whole anomaly report, and exit as for bad input.
+            print("", file=out)
+            for line in reason[:-1]:
+                print(f"  {line}", file=out)
         print(f"\nFAILED: {where}: {type(result.error).__name__}: {reason_text}", file=out)
         if log_file:
             print(f"  full traceback in {log_file}", file=out)
-        return EXIT_FAILED
+        return EXIT_USAGE if bad_data else EXIT_FAILED
     print_summary(result, summary, out)
     return EXIT_OK
 
@@ -325,6 +342,18 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
+    from pipeline.home import DEFAULT_HOME
+    from pipeline.logs import captured, log_path
+
+    home = (args.home or DEFAULT_HOME).expanduser().resolve()
+    with captured(log_path(home / "logs", "predict")):  # importing TFX and loading a SavedModel is noisy
+        from pipeline.predict import run as run_predict
+
+        run_predict(args.model, args.input, home, args.config, args.json, out)
+    return EXIT_OK
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     # Progress and results go to the terminal's stdout even while TFX/TF output is redirected to a log file.
@@ -339,6 +368,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "schema" and args.schema_command == "infer":
             return cmd_schema_infer(args, out)
         commands = {"compile": cmd_compile, "validate": cmd_validate, "submit": cmd_submit}
+        if args.command == "predict":
+            return cmd_predict(args, out)
         if args.command in commands:
             return commands[args.command](args, out)
         from pipeline import inspect_cli

@@ -1,15 +1,56 @@
-"""Pre-flight checks of a CSV input directory against a config, before any component runs."""
+"""Pre-flight checks of a CSV input directory against a config and its schema, before any component runs.
+
+Everything here is plain Python (csv, and the schema proto from tensorflow_metadata): it runs before TensorFlow is
+imported and before the metadata store or the home directory is touched, so a bad input costs about a second and
+changes nothing. Every problem is a DataError with a one-line message naming the file, and the column and row when
+known, and what to do; `tfx-e2e` prints it and exits 2.
+
+Checked, in order: the directory (missing, empty, sub-directories); each file (binary or not UTF-8, JSON instead of
+CSV, no header or a header CsvExampleGen would misread, rows with the wrong number of fields, a header but no rows);
+the columns (label inputs, columns the config names, columns the schema requires); the values (every INT/FLOAT
+column parses as its schema type, NaN/Inf where the schema forbids them, empty cells where the schema requires a
+value in every row). Unseen categories and distribution problems are ExampleValidator's job (then the AnomaliesGate).
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
+import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Optional
 
-from pipeline.config import ConfigError, PipelineConfig
+from pipeline.config import PROJECT_ROOT, ConfigError, PipelineConfig
 
 
 class DataError(ValueError):
     """The input data cannot be used as configured; the message names the file/column and what to do."""
+
+
+# Inputs above this size are checked on a bounded prefix: the first MAX_CHECK_ROWS lines of each file, which keeps
+# the pre-flight to a few seconds. The rest is still validated, later, by StatisticsGen + ExampleValidator (and so
+# stopped by the AnomaliesGate), only without a row number.
+MAX_CHECK_BYTES = 100 * 1024 * 1024
+MAX_CHECK_ROWS = 100_000
+
+# What common non-CSV files start with (checked before decoding, for a clearer message than "not UTF-8").
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls / OLE document"),
+)
+_BOM = "\ufeff"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+# ------------------------------------------------------------------------------------------------ the directory
 
 
 def csv_files(data_dir: Path) -> list[Path]:
@@ -17,47 +58,277 @@ def csv_files(data_dir: Path) -> list[Path]:
         raise DataError(f"data directory {data_dir} does not exist; pass --data DIR with the CSV files.")
     if not data_dir.is_dir():
         raise DataError(f"--data {data_dir} is a file; pass the directory that holds the CSV files.")
-    files = sorted(p for p in data_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    entries = [p for p in data_dir.iterdir() if not p.name.startswith(".")]
+    subdirs = sorted(p.name for p in entries if p.is_dir())
+    if subdirs:
+        raise DataError(
+            f"data directory {data_dir} contains the directory {subdirs[0]!r}; CsvExampleGen reads every entry of "
+            "--data as a CSV file: move it out."
+        )
+    files = sorted(p for p in entries if p.is_file())
     if not files:
         raise DataError(f"data directory {data_dir} is empty; put one or more .csv files (with a header row) in it.")
     return files
 
 
-def header(path: Path) -> list[str]:
+# ------------------------------------------------------------------------------------------------ one file
+
+
+@dataclass
+class CsvText:
+    """A CSV file's text (all of it, or its first MAX_CHECK_ROWS lines when it is big) and its header."""
+
+    path: Path
+    text: str
+    partial: bool  # True: only a prefix was read (a big file)
+    header: list[str]
+
+
+def _line_of(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line number and column (bytes) of a byte offset."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _read_bytes(path: Path) -> tuple[bytes, bool]:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if size <= MAX_CHECK_BYTES:
+            return f.read(), False
+        # A big input: only the first MAX_CHECK_ROWS lines (plus the header) are checked, see MAX_CHECK_BYTES.
+        prefix = b"".join(itertools.islice(f, MAX_CHECK_ROWS + 1))
+        return prefix, bool(f.read(1))
+
+
+def read_text(path: Path) -> CsvText:
+    """The file's text and header, or a DataError when it is not a UTF-8 CSV text file with a usable header."""
+    data, partial = _read_bytes(path)
+    where = path.parent
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise DataError(f"{path}: this is {what}, not a CSV text file; put only CSV files (with a header row) "
+                            f"in {where}.")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, _ = _line_of(data, nul)
+        raise DataError(f"{path}: not a CSV text file (binary data: a NUL byte at byte offset {nul}, line {line}); "
+                        f"put only CSV files (UTF-8 text with a header row) in {where}.")
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            row = next(csv.reader(f), None)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8 CSV.") from None
-    if not row or not any(cell.strip() for cell in row):
+        if partial and err.reason == "unexpected end of data" and err.end == len(data):
+            text = data[: err.start].decode("utf-8")  # the prefix cut a character in two: not the file's fault
+        else:
+            line, column = _line_of(data, err.start)
+            raise DataError(
+                f"{path}: line {line} is not UTF-8 text (byte 0x{data[err.start]:02x} at byte offset {err.start}, "
+                f"column {column} of the line); save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
+            ) from None
+    if text.startswith(_BOM):
+        raise DataError(f"{path}: starts with a byte-order mark (UTF-8 BOM), which CsvExampleGen would make part of "
+                        "the first column's name; save it as UTF-8 without BOM.")
+    stripped = text.lstrip()
+    if not stripped:
+        raise DataError(f"{path}: the file is empty; a CSV needs a header row naming the columns, then the rows.")
+    if stripped[0] in "{[":
+        raise DataError(f"{path}: this looks like JSON (it starts with {stripped[0]!r}), not CSV; convert it to CSV "
+                        "with a header row naming the columns.")
+    first_line = text.split("\n", 1)[0].strip()  # as CsvExampleGen reads it: readline().strip()
+    try:
+        header = next(csv.reader([first_line]), [])
+    except csv.Error as err:
+        raise DataError(f"{path}: line 1 is not a valid CSV header ({err}); the first line must name the columns.") from None
+    if not header or not any(cell.strip() for cell in header):
         raise DataError(f"{path}: no header row; the first line must name the columns.")
-    return [cell.strip() for cell in row]
+    # CsvExampleGen reads the header by splitting line 1 on commas (tfx.utils.io_utils.load_csv_column_names):
+    # quoted names or spaces around them would become part of the column names.
+    naive = first_line.split(",")
+    if naive != header or any(cell != cell.strip() or not cell for cell in header):
+        raise DataError(
+            f"{path}: line 1 must be plain comma-separated column names (no quotes, no spaces around names, no empty "
+            f"names), as CsvExampleGen reads it literally; rewrite it as: {','.join(c.strip() for c in header)}"
+        )
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates:
+        raise DataError(f"{path}: the header names column {duplicates[0]!r} more than once; column names must be unique.")
+    return CsvText(path, text, partial, header)
+
+
+def records(source: CsvText) -> Iterator[tuple[int, int, list[str]]]:
+    """(row number, line number, fields) for every non-blank row after the header; row 1 is the first data row.
+    Blank lines are skipped, as CsvExampleGen does. A partial (prefix) read drops its last, possibly cut, record."""
+    reader = csv.reader(io.StringIO(source.text, newline=""))
+    try:
+        next(reader)  # the header
+        row_number = 0
+        pending: Optional[tuple[int, int, list[str]]] = None
+        for fields in reader:
+            if not fields:
+                continue
+            row_number += 1
+            if pending is not None:
+                yield pending
+            pending = (row_number, reader.line_num, fields)
+        if pending is not None and not source.partial:
+            yield pending
+    except csv.Error as err:
+        raise DataError(f"{source.path}: line {reader.line_num} is not valid CSV ({err}); fix the quoting on that "
+                        "line.") from None
+
+
+def check_rows(source: CsvText) -> int:
+    """Every row has one field per column and there is at least one row; returns the rows checked."""
+    width = len(source.header)
+    count = 0
+    for row, line, fields in records(source):
+        if len(fields) != width:
+            hint = " (is this a CSV file?)" if row == 1 else ""
+            raise DataError(
+                f"{source.path}: row {row} (line {line}) has {len(fields)} fields, the header has {width}{hint}; "
+                "every row needs one value per column (quote values that contain commas)."
+            )
+        count += 1
+    if count == 0:
+        raise DataError(f"{source.path}: has a header but no rows; add rows below the header or remove the file.")
+    return count
+
+
+def _read_dir(data_dir: Path) -> list[CsvText]:
+    sources = [read_text(path) for path in csv_files(data_dir)]
+    first = sources[0]
+    for other in sources[1:]:
+        if other.header != first.header:
+            raise DataError(f"{other.path}: its header differs from {first.path.name}'s; every CSV in {data_dir} "
+                            "must have the same columns in the same order.")
+    for source in sources:
+        check_rows(source)
+    return sources
 
 
 def check_csv_dir(data_dir: Path) -> tuple[list[Path], list[str]]:
-    """The CSV files of a directory and their common header."""
-    files = csv_files(data_dir)
-    columns = header(files[0])
-    for other in files[1:]:
-        if header(other) != columns:
-            raise DataError(f"{other}: its header differs from {files[0].name}'s; every CSV in {data_dir} must match.")
-    return files, columns
+    """The CSV files of a directory and their common header, after the checks that need no schema."""
+    sources = _read_dir(data_dir)
+    return [s.path for s in sources], sources[0].header
+
+
+# ------------------------------------------------------------------------------------------------ schema checks
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What the schema says about one CSV column."""
+
+    name: str
+    kind: str  # INT | FLOAT | BYTES | other
+    required: bool  # presence min_fraction 1 or min_count >= 1: the column must exist
+    every_row: bool  # presence min_fraction 1: no empty cells
+    disallow_nan: bool = False
+    disallow_inf: bool = False
+
+    @property
+    def why_required(self) -> str:
+        return "presence min_fraction 1.0" if self.every_row else "presence min_count >= 1"
+
+
+def schema_rules(schema_path: Path) -> list[ColumnRule]:
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    try:
+        schema = text_format.Parse(Path(schema_path).read_text(), schema_pb2.Schema())
+    except (OSError, text_format.ParseError) as err:
+        raise DataError(f"schema {schema_path} cannot be read: {err}".replace("\n", " ")) from None
+    inactive = {schema_pb2.PLANNED, schema_pb2.ALPHA, schema_pb2.DEBUG_ONLY, schema_pb2.DEPRECATED,
+                schema_pb2.DISABLED}
+    rules = []
+    for feature in schema.feature:
+        if feature.deprecated or feature.lifecycle_stage in inactive:
+            continue  # TFDV does not validate these either
+        every_row = feature.presence.min_fraction >= 1.0
+        rules.append(
+            ColumnRule(
+                name=feature.name,
+                kind=schema_pb2.FeatureType.Name(feature.type),
+                required=every_row or feature.presence.min_count >= 1,
+                every_row=every_row,
+                disallow_nan=feature.HasField("float_domain") and feature.float_domain.disallow_nan,
+                disallow_inf=feature.HasField("float_domain") and feature.float_domain.disallow_inf,
+            )
+        )
+    return rules
+
+
+def _bad_value(rule: ColumnRule, value: str) -> Optional[str]:
+    """Why a non-empty cell does not fit the rule (CsvExampleGen parses with Python's int() and float()), or None."""
+    if rule.kind == "INT":
+        try:
+            number = int(value)
+        except ValueError:
+            return f"{value!r} is not an integer (the schema says INT)"
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            return f"{value!r} does not fit in a 64-bit integer (the schema says INT)"
+        return None
+    if rule.kind == "FLOAT":
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{value!r} is not a number (the schema says FLOAT)"
+        if rule.disallow_nan and math.isnan(number):
+            return f"{value!r} is NaN, which the schema forbids (float_domain disallow_nan)"
+        if rule.disallow_inf and math.isinf(number):
+            return f"{value!r} is infinite, which the schema forbids (float_domain disallow_inf)"
+    return None
+
+
+def check_values(source: CsvText, rules: list[ColumnRule]) -> None:
+    """The first cell that does not fit its column's schema type, NaN/Inf rule or presence, as a DataError."""
+    index = {name: i for i, name in enumerate(source.header)}
+    checks = [(index[r.name], r) for r in rules if r.name in index and (r.kind in ("INT", "FLOAT") or r.every_row)]
+    if not checks:
+        return
+    bad_value = _bad_value
+    for row, line, fields in records(source):
+        for i, rule in checks:
+            value = fields[i]
+            if value == "":  # CsvExampleGen's missing value (a cell of spaces is a string, so a bad number)
+                if rule.every_row:
+                    raise DataError(
+                        f"{source.path}: row {row} (line {line}), column {rule.name!r} is empty, but the schema "
+                        f"requires a value in every row ({rule.why_required}); fill it in or drop the row."
+                    )
+                continue
+            why = bad_value(rule, value)
+            if why:
+                raise DataError(f"{source.path}: row {row} (line {line}), column {rule.name!r}: {why}; fix the "
+                                "value or drop the row.")
+
+
+# ------------------------------------------------------------------------------------------------ entry point
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def check_data(cfg: PipelineConfig) -> list[str]:
-    """Returns the CSV columns after checking that every column the config names is there."""
+    """Returns the CSV columns after checking files, columns and values (see the module docstring)."""
     if cfg.example_gen != "csv":
         return []  # built-in data sets (digits) have no CSV to check
     try:
         data_dir = cfg.data_dir
     except ConfigError as err:
         raise DataError(str(err)) from None
-    files, columns = check_csv_dir(data_dir)
+    sources = _read_dir(data_dir)
+    first = sources[0].path
+    columns = sources[0].header
     present = set(columns)
     for column in cfg.label.raw_columns:
         if column not in present:
             raise DataError(
-                f"label column {column!r} is not in {files[0]} (columns: {', '.join(columns)}); "
+                f"label column {column!r} is not in {first} (columns: {', '.join(columns)}); "
                 "fix label in the config or pass the right --data."
             )
     named = {
@@ -70,5 +341,16 @@ def check_data(cfg: PipelineConfig) -> list[str]:
     for key, names in named.items():
         missing = [n for n in names if n not in present]
         if missing:
-            raise DataError(f"{key} names {missing}, not columns of {files[0]}; columns are: {', '.join(columns)}.")
+            raise DataError(f"{key} names {missing}, not columns of {first}; columns are: {', '.join(columns)}.")
+    if cfg.schema_path is None:
+        return columns  # SchemaGen infers the schema from this data: nothing more to hold it against
+    rules = schema_rules(cfg.schema_path)
+    for rule in rules:
+        if rule.required and rule.name not in present:
+            raise DataError(
+                f"{first}: column {rule.name!r} is missing, but the schema {_shown(cfg.schema_path)} requires it "
+                f"({rule.why_required}); add the column or pass the right --data (columns: {', '.join(columns)})."
+            )
+    for source in sources:
+        check_values(source, rules)
     return columns

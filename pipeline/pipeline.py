@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 
 from tfx import v1 as tfx
 
+from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import strategy as baseline
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import eval_config
@@ -125,10 +126,12 @@ def create_pipeline(
     vertex: Optional[VertexOptions] = None,
     schema_file: Optional[str] = None,
     portable_resolvers: bool = False,
+    allow_anomalies: bool = False,
 ) -> tfx.dsl.Pipeline:
     """The DAG. `schema_file` overrides where ImportSchemaGen reads the curated schema (a container-relative path
     when compiling for the cloud); `vertex` swaps in the Vertex AI Trainer and/or Pusher; `portable_resolvers`
-    uses TFX's LatestBlessedModelStrategy, the only blessed-model resolver Kubeflow Pipelines v2 compiles."""
+    uses TFX's LatestBlessedModelStrategy, the only blessed-model resolver Kubeflow Pipelines v2 compiles;
+    `allow_anomalies` lets the run continue past ExampleValidator anomalies (the AnomaliesGate only logs them)."""
     example_gen = _example_gen(cfg, where)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     if cfg.schema_path:
@@ -145,6 +148,10 @@ def create_pipeline(
         custom_config=F.transform_config(cfg),
         disable_statistics=True,  # StatisticsGen already describes the data; this saves two full passes
     )
+    # ExampleValidator only records anomalies; the gate fails the run on them. Transform (and so everything after
+    # it) waits for the gate through a task dependency: it has no output to consume.
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"], allow_anomalies=allow_anomalies)
+    transform.add_upstream_node(anomalies_gate)
     warm_start_resolver = None
     if cfg.training.warm_start:
         # Its own resolver: the Evaluator's baseline resolver waits for the Trainer, this one feeds it.
@@ -196,15 +203,16 @@ def create_pipeline(
             },
         )
     else:
-        pusher = tfx.components.Pusher(
+        # TFX's Pusher copies into <base>/<version> in place, so TF Serving can load a partial version; ours
+        # smoke-tests the model on eval examples, adds warmup requests and renames a complete copy into place.
+        from components.atomic_pusher import AtomicPusher
+
+        pusher = AtomicPusher(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(
-                    base_directory=f"{where.serving_dir.rstrip('/')}/{cfg.model_name}"
-                )
-            ),
-        )
+            examples=example_gen.outputs["examples"],
+            base_directory=f"{where.serving_dir.rstrip('/')}/{cfg.model_name}",
+        ).with_id("Pusher")
     return tfx.dsl.Pipeline(
         pipeline_name=cfg.name,
         pipeline_root=where.pipeline_root,
@@ -213,6 +221,7 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            anomalies_gate,
             transform,
             *([warm_start_resolver] if warm_start_resolver else []),
             trainer,

@@ -15,8 +15,8 @@ from tests.e2e.test_other_dataset import write_synthetic
 from tests.mariadb import free_port
 
 TAXI_NODES = {
-    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Transform", "Trainer", "Evaluator",
-    "Pusher", "latest_blessed_model_resolver",
+    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomaliesGate", "Transform", "Trainer",
+    "Evaluator", "Pusher", "latest_blessed_model_resolver",
 }
 PARCELS = "parcels2"
 

@@ -16,6 +16,7 @@ COMPONENTS = [
     "StatisticsGen",
     "ImportSchemaGen",
     "ExampleValidator",
+    "AnomaliesGate",
     "Transform",
     "Trainer",
     "Evaluator",
