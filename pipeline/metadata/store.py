@@ -44,19 +44,27 @@ def connection_config(uri: str, create: bool = True) -> metadata_store_pb2.Conne
     return config
 
 
-def open_store(config: metadata_store_pb2.ConnectionConfig) -> mlmd.MetadataStore:
+def open_store(config: metadata_store_pb2.ConnectionConfig, attempts: int = 5) -> mlmd.MetadataStore:
     if config.HasField("sqlite") and config.sqlite.connection_mode == metadata_store_pb2.SqliteMetadataSourceConfig.READONLY:
         if not Path(config.sqlite.filename_uri).is_file():
             raise MetadataError(f"no metadata store at {config.sqlite.filename_uri}; run a pipeline first.")
+    import time
+
     from pipeline.logs import quiet_stderr
 
-    try:
-        with quiet_stderr():  # MLMD's MySQL client prints its own multi-line complaint; ours below is the message
-            return mlmd.MetadataStore(config)
-    except Exception as err:  # MLMD raises several error types for an unreachable or broken store
-        where = f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}" if config.HasField("mysql") else (
-            config.sqlite.filename_uri)
-        raise MetadataError(
-            f"cannot open the metadata store at {where}: {str(err).splitlines()[0]} "
-            "(is the database server running and reachable, and the user allowed in?)"
-        ) from None
+    for attempt in range(attempts):
+        try:
+            with quiet_stderr():  # MLMD's MySQL client prints its own multi-line complaint; ours below is the message
+                return mlmd.MetadataStore(config)
+        except Exception as err:  # MLMD raises several error types for an unreachable or broken store
+            # Two processes creating MLMD's tables in a new database at once: the loser is told to retry.
+            if "retry" in str(err).lower() and attempt < attempts - 1:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            where = f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}" if config.HasField("mysql") else (
+                config.sqlite.filename_uri)
+            raise MetadataError(
+                f"cannot open the metadata store at {where}: {str(err).splitlines()[0]} "
+                "(is the database server running and reachable, and the user allowed in?)"
+            ) from None
+    raise AssertionError("unreachable")

@@ -139,3 +139,45 @@ def test_database_password_is_not_written_under_the_home(shared):
         if path.is_file() and path.stat().st_size < 50_000_000 and password.encode() in path.read_bytes()
     ]
     assert leaks == [], f"the metadata password is written in clear text to: {leaks}"
+
+
+def _named_parcels_config(tmp: Path, name: str) -> Path:
+    data_dir = tmp / f"{name}-data"
+    write_synthetic(data_dir, rows=400)
+    text = PARCELS_CONFIG.format(data=data_dir).replace("name: parcels", f"name: {name}")
+    text = text.replace(f"serving_model_name: {name}", f"serving_model_name: {name}")
+    config = tmp / f"{name}.yaml"
+    config.write_text(text)
+    return config
+
+
+def test_two_pipelines_run_concurrently_on_one_home_and_store(mariadb, tmp_path):
+    """On a shared MySQL store the lock is per pipeline: different pipelines in one home do not wait for each other."""
+    import subprocess
+    import sys
+
+    uri = mariadb.uri(mariadb.create_database("mlmd_concurrent"))
+    home = tmp_path / "home"
+    procs = {}
+    for name in ("parcels_a", "parcels_b"):
+        config = _named_parcels_config(tmp_path, name)
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "run", "--config", str(config), "--home", str(home),
+             "--train-steps", "60", "--eval-steps", "2", "--no-wait", "--metadata", uri,
+             "--set", "evaluation.thresholds.sparse_categorical_accuracy.lower=0.3"],
+            cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outputs = {name: proc.communicate(timeout=900) for name, proc in procs.items()}
+    for name, proc in procs.items():
+        assert proc.returncode == 0, outputs[name]  # --no-wait: neither was refused the lock
+        assert "waiting:" not in outputs[name][0]
+    store = open_store(connection_config(uri))
+    spans = {}
+    for name in procs:
+        run_ids = mlmd_runs.run_ids(store, name)
+        assert len(run_ids) == 1
+        executions = mlmd_runs.node_executions(store, name, run_ids[0])
+        assert all(e.state == "complete" for e in executions.values())
+        spans[name] = (min(e.started_ms for e in executions.values()), max(e.finished_ms for e in executions.values()))
+    (a0, a1), (b0, b1) = spans.values()
+    assert a0 < b1 and b0 < a1  # the two runs overlapped in time
+    assert sorted(p.name for p in home.glob("run-*.lock")) == ["run-parcels_a.lock", "run-parcels_b.lock"]
