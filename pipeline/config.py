@@ -113,6 +113,7 @@ class TrainingConfig:
     steps_per_execution: int = 1
     warm_start: bool = False  # start from the latest blessed model's weights when the architecture matches
     warm_start_freeze_layers: int = 0  # with warm start: freeze this many of the lowest weighted layers
+    seed: Optional[int] = 42  # Python/NumPy/TensorFlow seed for weights, dropout and shuffling; null: unseeded
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class PipelineConfig:
     data: str = TAXI_PACKAGE_DATA
     schema: Optional[str] = None  # a curated schema.pbtxt (ImportSchemaGen); None → SchemaGen infers one
     eval_split_percent: int = 20
+    # Hash buckets per split, e.g. {train: 2, eval: 1} (TFX's own default split); overrides eval_split_percent.
+    split_buckets: Optional[Mapping[str, int]] = None
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -301,6 +304,13 @@ def _int(minimum: int) -> Any:
     return convert
 
 
+def _opt_int(minimum: int) -> Any:
+    def convert(value: Any, where: str) -> Optional[int]:
+        return None if value is None else _int(minimum)(value, where)
+
+    return convert
+
+
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: expected true or false, got {value!r}.")
@@ -313,6 +323,14 @@ def _buckets(value: Any, where: str) -> dict[str, int]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected a mapping of column -> number of buckets, got {value!r}.")
     return {str(k): _int(2)(v, f"{where}.{k}") for k, v in value.items()}
+
+
+def _split_buckets(value: Any, where: str) -> Optional[dict[str, int]]:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"train", "eval"}:
+        raise ConfigError(f"{where}: expected {{train: N, eval: M}} (hash buckets per split), got {value!r}.")
+    return {"train": _int(1)(value["train"], f"{where}.train"), "eval": _int(1)(value["eval"], f"{where}.eval")}
 
 
 def _thresholds(value: Any, where: str) -> dict[str, Threshold]:
@@ -418,6 +436,7 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
                     "steps_per_execution": _int(1),
                     "warm_start": _bool,
                     "warm_start_freeze_layers": _int(0),
+                    "seed": _opt_int(0),
                 },
             ),
             "evaluation": lambda v, w: _build(
@@ -433,6 +452,7 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
                 },
             ),
             "eval_split_percent": _int(1),
+            "split_buckets": _split_buckets,
         },
     )
     cfg = dataclasses.replace(cfg, source=source)
@@ -457,6 +477,8 @@ def validate(cfg: PipelineConfig, where: str) -> None:
         raise ConfigError(f"{where}: example_gen must be one of {', '.join(EXAMPLE_GENS)}, got {cfg.example_gen!r}.")
     if not 1 <= cfg.eval_split_percent <= 90:
         raise ConfigError(f"{where}: eval_split_percent must be between 1 and 90, got {cfg.eval_split_percent}.")
+    if cfg.split_buckets is not None and cfg.example_gen != "csv":
+        raise ConfigError(f"{where}: split_buckets applies to example_gen: csv only; use eval_split_percent.")
     from trainer_module.models import FAMILIES  # the registry of model builders
 
     for family in (cfg.model.family, *cfg.model.hparams_by_family):

@@ -17,6 +17,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.dsl.compiler import constants as compiler_constants
 from tfx.orchestration.portable import runtime_parameter_utils
 
+from pipeline import beam_tuning
 from pipeline.config import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.home import Home
@@ -99,6 +100,7 @@ def run(
 ) -> RunResult:
     """Runs the whole pipeline once; never raises for a component failure (see RunResult.error)."""
     started = time.time()
+    beam_tuning.apply()
     home.root.mkdir(parents=True, exist_ok=True)
     connection = connection or sqlite_config(home.metadata.resolve())
     where = Locations(

@@ -67,6 +67,7 @@ def trainer_custom_config(cfg: PipelineConfig) -> dict:
             "mixed_precision": cfg.training.mixed_precision,
             "steps_per_execution": cfg.training.steps_per_execution,
             "warm_start_freeze_layers": cfg.training.warm_start_freeze_layers,
+            "seed": cfg.training.seed,
         },
     }
 
@@ -76,14 +77,14 @@ def _example_gen(cfg: PipelineConfig, where: Locations):
         from components.digits_example_gen import DigitsExampleGen
 
         return DigitsExampleGen(eval_percent=cfg.eval_split_percent)
-    eval_percent = cfg.eval_split_percent
+    buckets = cfg.split_buckets or {"train": 100 - cfg.eval_split_percent, "eval": cfg.eval_split_percent}
     return tfx.components.CsvExampleGen(
         input_base=where.data,
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
                 splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=100 - eval_percent),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=eval_percent),
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=buckets["train"]),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=buckets["eval"]),
                 ]
             )
         ),

@@ -80,7 +80,23 @@ def transform_config(cfg: Any) -> dict[str, Any]:
             "top_k": cfg.features.top_k,
             "oov_buckets": cfg.features.oov_buckets,
         },
+        # TFX fingerprints a module_file but not code named by a dotted path (preprocessing_fn=, run_fn=): without
+        # this, editing trainer_module would leave Transform and Trainer cached on their old outputs.
+        "code_fingerprint": code_fingerprint(),
     }
+
+
+def code_fingerprint(root: Optional[str] = None) -> str:
+    """sha256 (16 hex digits) of trainer_module's Python sources (or those under `root`): the code Transform and
+    Trainer run."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(root) if root else Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def label_spec(custom_config: Mapping[str, Any]) -> LabelSpec:

@@ -18,6 +18,7 @@ from tfx_bsl.public import tfxio
 from trainer_module import features as F
 from trainer_module import models, warm_start
 from trainer_module import strategy as strategies
+from trainer_module import tf_tuning
 
 SUMMARY_FILE = "training_summary.json"
 SERVING_SIGNATURE = "serving_default"
@@ -87,6 +88,19 @@ def serving_signatures(
     return {SERVING_SIGNATURE: serve_examples, TRANSFORM_SIGNATURE: transform_features}
 
 
+def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any]) -> None:
+    """Writes a SavedModel holding just the signatures, the variables they read and the tf.Transform graph.
+
+    Keras' own `model.save` also traces and stores every layer's call functions so the model can be rebuilt as
+    Keras; nothing downstream needs that (TFMA, the Pusher and TF Serving call the signatures; a warm start reads
+    the weights saved beside the model), and it made the export and every later load several times slower.
+    """
+    root = tf.Module()
+    root.tft_layer = model.tft_layer  # owns the transform graph and its vocabulary assets
+    root.model_variables = list(model.variables)
+    tf.saved_model.save(root, serving_dir, signatures=signatures)
+
+
 def is_chief(tf_config: Optional[str]) -> bool:
     """The chief writes the model and logs: the `chief` task, else worker 0, else a single process."""
     if not tf_config:
@@ -111,12 +125,16 @@ def recompile(model: tf.keras.Model, **overrides: Any) -> None:
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trains the configured model family on Transform's output and exports a SavedModel for TF Serving."""
     started = time.time()
+    tf_tuning.skip_autograph_for_tf_keras()
     custom = fn_args.custom_config or {}
     training = custom.get("training", {})
     family = custom.get("model", {}).get("family", "dnn")
     # A multi-worker strategy must exist before any other TensorFlow op runs in this process.
     strategy, choice = strategies.create(training.get("strategy", "auto"))
     logging.info("tf.distribute strategy: %s (%s)", choice.name, choice.reason)
+    seed = training.get("seed")
+    if seed is not None:
+        tf.keras.utils.set_random_seed(int(seed))  # weights, dropout and shuffling repeat from run to run
     chief = is_chief(os.environ.get("TF_CONFIG")) if choice.name == "multi_worker" else True
     # TPUs compute in bfloat16 natively; elsewhere mixed precision is opt-in.
     precision = training.get("mixed_precision") or ("bf16" if choice.name == "tpu" else None)
@@ -181,7 +199,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     fit_seconds = time.time() - fit_started
     epochs_run = len(history.history.get("loss", []))
 
-    model.save(serving_dir, save_format="tf", signatures=serving_signatures(model, tf_transform_output, custom, spec))
+    export(model, serving_dir, serving_signatures(model, tf_transform_output, custom, spec))
     warm_start.save(model, family, serving_dir)
     summary = {
         "strategy": choice.name,
@@ -193,6 +211,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "steps_per_execution": steps_per_execution,
         "model_family": family,
         "warm_start": warm,
+        "seed": seed,
         "warm_start_reason": warm_reason,
         "epochs_run": epochs_run,
         "steps_per_epoch": steps_per_epoch,

@@ -18,6 +18,33 @@ def test_bundled_taxi_config_loads_with_its_schema_and_package_data():
     assert cfg.features.bucketize["pickup_latitude"] == 10
 
 
+def test_taxi_uses_tfx_default_split_and_a_fixed_seed():
+    cfg = C.load_config("taxi")
+    # The official TFX taxi example's split (CsvExampleGen's default): the benchmarks compare on the same rows.
+    assert cfg.split_buckets == {"train": 2, "eval": 1}
+    assert cfg.training.seed == 42
+    assert C.load_config("taxi", {"training.seed": None}).training.seed is None
+
+
+def test_split_buckets_reach_csv_example_gen(tmp_path):
+    from pipeline.pipeline import _example_gen, Locations
+
+    where = Locations(data=str(tmp_path), pipeline_root=str(tmp_path / "root"), serving_dir=str(tmp_path / "s"))
+    for cfg, expected in (
+        (C.load_config("taxi"), [("train", 2), ("eval", 1)]),
+        (C.load_config("taxi", {"split_buckets": None, "eval_split_percent": 25}), [("train", 75), ("eval", 25)]),
+    ):
+        gen = _example_gen(cfg, where)
+        splits = gen.exec_properties["output_config"]
+        import json
+
+        parsed = json.loads(splits) if isinstance(splits, str) else None
+        got = [(s["name"], s["hash_buckets"]) for s in parsed["split_config"]["splits"]] if parsed else [
+            (s.name, s.hash_buckets) for s in splits.split_config.splits
+        ]
+        assert got == expected
+
+
 def test_dotted_overrides_replace_values():
     cfg = C.load_config("taxi", {"training.train_steps": 7, "evaluation.thresholds.auc.lower": 0.5})
     assert cfg.training.train_steps == 7
@@ -43,6 +70,10 @@ BASE = "name: t\ntask: binary\nlabel: {column: y}\n"
         ("model: {family: transformer}\n", "model family 'transformer' is unknown"),
         ("features: {categorical: [a], bucketize: {a: 3}}\n", "both categorical and bucketized"),
         ("schema: nowhere/schema.pbtxt\n", "schema: nowhere/schema.pbtxt does not exist"),
+        ("split_buckets: {train: 2}\n", "split_buckets: expected {train: N, eval: M}"),
+        ("split_buckets: {train: 2, eval: 0}\n", "split_buckets.eval: expected an integer ≥ 1"),
+        ("example_gen: digits\nsplit_buckets: {train: 2, eval: 1}\n", "split_buckets applies to example_gen: csv"),
+        ("training: {seed: -3}\n", "training.seed: expected an integer ≥ 0"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, extra, message):
