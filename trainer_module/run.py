@@ -98,6 +98,12 @@ def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any
     root = tf.Module()
     root.tft_layer = model.tft_layer  # owns the transform graph and its vocabulary assets
     root.model_variables = list(model.variables)
+    # The model's forward pass alone, on transformed features (not a serving signature): for debugging and for
+    # the serving benchmark's bare-model baseline. `tf.saved_model.load(dir).call_model({name: tensor})`.
+    input_spec = {
+        name: tf.TensorSpec(shape=t.shape, dtype=t.dtype, name=name) for name, t in zip(model.input_names, model.inputs)
+    }
+    root.call_model = tf.function(lambda features: model(features, training=False), input_signature=[input_spec])
     tf.saved_model.save(root, serving_dir, signatures=signatures)
 
 

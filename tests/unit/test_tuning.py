@@ -128,3 +128,5 @@ def test_lean_export_serves_like_the_keras_model(tmp_path):
     want = model({"x_xf": tf.constant([[0.5]])})
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
     assert len(loaded.model_variables) == len(model.variables)
+    bare = loaded.call_model({"x_xf": tf.constant([[0.5]])})
+    np.testing.assert_allclose(bare.numpy(), want.numpy(), rtol=1e-6)
