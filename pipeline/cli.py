@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
+    run.add_argument("--always-run", action="store_true",
+                     help="run through TFX even when config, code, data and metadata are unchanged since the last "
+                          "successful run (components still use their cache; a new run is recorded)")
     run.add_argument("--allow-anomalies", action="store_true",
                      help="continue past ExampleValidator anomalies (they are still reported) instead of stopping")
     run.add_argument("--no-wait", action="store_true",
@@ -225,17 +228,51 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         from pipeline.logs import redact
 
         print(f"  metadata  {redact(args.metadata)}", file=out)
-    if log_file:
-        print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
     from pipeline.lock import LockBusy, lock_path, run_lock
 
     lock = lock_path(home.root, cfg.name, shared_store=bool(connection and connection.HasField("mysql")))
     try:
         with run_lock(lock, wait=not args.no_wait,
                       on_wait=lambda holder: print(f"  waiting: {holder} holds {lock}", file=out, flush=True)):
+            unchanged = None if (args.no_cache or args.always_run) else _unchanged_since(args, cfg, home, connection)
+            if unchanged is not None:
+                print(f"  unchanged  config, code, data and metadata are as at run {unchanged.run_id} "
+                      f"(finished {unchanged.finished}): nothing to re-execute; --always-run runs it through TFX",
+                      file=out)
+                out.write(unchanged.summary)
+                return EXIT_OK
+            if log_file:
+                print(f"  log   {log_file}  (TFX, TensorFlow and Beam output; --verbose shows it here)", file=out)
             return _locked_run(args, cfg, home, connection, log_file, out)
     except LockBusy as err:
         raise UsageError(str(err)) from None
+
+
+def _run_flags(args: argparse.Namespace, home: Any) -> dict:
+    import hashlib
+
+    metadata = hashlib.sha256(args.metadata.encode()).hexdigest() if args.metadata else None
+    return {"home": str(home.root), "beam_mode": args.beam_mode, "allow_anomalies": args.allow_anomalies,
+            "metadata": metadata}
+
+
+def _store_for_check(home: Any, connection: Any) -> Any:
+    from pipeline.metadata.store import open_store, sqlite_config
+
+    if connection is not None:
+        return open_store(connection)
+    if not home.metadata.exists():
+        return None
+    return open_store(sqlite_config(home.metadata.resolve(), create=False))
+
+
+def _unchanged_since(args: argparse.Namespace, cfg: Any, home: Any, connection: Any) -> Any:
+    from pipeline import up_to_date
+
+    store = _store_for_check(home, connection)
+    if store is None:
+        return None
+    return up_to_date.check(home.root, cfg.name, up_to_date.run_key(cfg, _run_flags(args, home)), store)
 
 
 def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, log_file: Any, out: TextIO) -> int:
@@ -269,7 +306,16 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
         if log_file:
             print(f"  full traceback in {log_file}", file=out)
         return EXIT_USAGE if bad_data else EXIT_FAILED
-    print_summary(result, summary, out)
+    import io
+
+    from pipeline import up_to_date
+
+    text = io.StringIO()
+    print_summary(result, summary, text)
+    out.write(text.getvalue())
+    up_to_date.save(home.root, cfg.name, up_to_date.run_key(cfg, _run_flags(args, home)),
+                    _store_for_check(home, connection), result.run_id, summary.pushed if summary else None,
+                    text.getvalue())
     return EXIT_OK
 
 

@@ -148,6 +148,10 @@ def create_pipeline(
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=F.transform_config(cfg),
         disable_statistics=True,  # StatisticsGen already describes the data; this saves two full passes
+        # The Trainer applies the transform graph to raw examples as it reads them (trainer_module.run.input_fn):
+        # no transformed copy of every split is written, and a Trainer reading fewer rows than the data holds
+        # (the usual case at scale) transforms only those.
+        materialize=False,
     )
     # ExampleValidator only records anomalies; the gate fails the run on them. Transform (and so everything after
     # it) waits for the gate through a task dependency: it has no output to consume.
@@ -160,7 +164,7 @@ def create_pipeline(
     trainer_args = dict(
         run_fn=RUN_FN,
         base_model=warm_start_resolver.outputs["model"] if warm_start_resolver else None,
-        examples=transform.outputs["transformed_examples"],
+        examples=example_gen.outputs["examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(num_steps=cfg.training.train_steps),

@@ -38,13 +38,14 @@ def mariadb():
 
 
 # The small taxi pipeline, run four times into one home (shared by the taxi e2e tests and the inspect commands):
-#   0 cold run (blessed, pushed), 1 identical rerun (all cached), 2 a changed hyperparameter (Trainer re-runs),
+#   0 cold run (blessed, pushed), 1 identical rerun through TFX (--always-run: all cached), 2 a changed
+#   hyperparameter (Trainer re-runs),
 #   3 an impossible AUC threshold (Evaluator re-runs; not blessed, nothing pushed).
 TAXI_SMALL = ["--train-steps", "300", "--eval-steps", "5",
               "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7",
               # A retrained 300-step model on 2,400 rows varies by more than the default 0.005 AUC tolerance.
               "--set", "evaluation.change_thresholds.auc=-0.05"]
-TAXI_VARIANTS = [[], [], ["--set", "model.hparams.dropout=0.2"],
+TAXI_VARIANTS = [[], ["--always-run"], ["--set", "model.hparams.dropout=0.2"],
                  ["--set", "model.hparams.dropout=0.2", "--set", "evaluation.thresholds.auc.lower=0.999"]]
 
 

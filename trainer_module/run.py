@@ -41,16 +41,29 @@ def input_fn(
     label_key: str,
     batch_size: int,
 ) -> tf.data.Dataset:
-    """Transformed examples as (features, label) batches, repeated. Sharded by element across workers: a
-    pipeline often writes fewer files than there are workers, so file-level sharding would starve some."""
+    """Raw examples → the transform graph → (features, label) batches, repeated. Transform does not materialize
+    its output (pipeline.py): the same graph the model serves with is applied here, batch by batch.
+    Sharded by element across workers: a pipeline often writes fewer files than there are workers, so file-level
+    sharding would starve some."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label_key),
-        tf_transform_output.transformed_metadata.schema,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size),
+        tf_transform_output.raw_metadata.schema,
     )
+    tft_layer = tf_transform_output.transform_features_layer()
+
+    def transform(raw):
+        features = dict(tft_layer(raw))
+        label = features.pop(label_key)
+        return features, label
+
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return (
+        dataset.with_options(options)
+        .map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def serving_signatures(
