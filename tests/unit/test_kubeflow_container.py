@@ -34,6 +34,7 @@ DOTTED_PATHS = [
     "components.digits_example_gen.executor.Executor",
     "components.multiworker_trainer.executor.Executor",
     "pipeline.cli.main",
+    "pipeline.cli.entry",
 ]
 
 
