@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from tfx import v1 as tfx
+from pipeline import tfx_api as tfx
 
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import strategy as baseline

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from trainer_module import features as F
@@ -36,7 +36,7 @@ def output_key(task: str, family: str = "dnn") -> str:
 
 def input_fn(
     file_pattern: list[str],
-    data_accessor: tfx.components.DataAccessor,
+    data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     label_key: str,
     batch_size: int,
@@ -141,7 +141,7 @@ def recompile(model: tf.keras.Model, **overrides: Any) -> None:
     )
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """Trains the configured model family on Transform's output and exports a SavedModel for TF Serving."""
     started = time.time()
     tf_tuning.skip_autograph_for_tf_keras()

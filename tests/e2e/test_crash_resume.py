@@ -119,7 +119,9 @@ def test_a_second_run_on_the_same_home_waits_or_refuses(small_sample, tmp_path):
             time.sleep(0.1)
         refused = support.cli([*args, "--no-wait"])
         assert refused.code == 2 and "holds" in refused.stderr and "run.lock" in refused.stderr
-        waiting = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)], cwd=support.ROOT,
+        # --always-run: the same command would otherwise find the first run's result unchanged and not run TFX.
+        waiting = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args), "--always-run"],
+                                   cwd=support.ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = waiting.communicate(timeout=600)
         assert first.wait(timeout=600) == 0

@@ -130,3 +130,33 @@ def test_lean_export_serves_like_the_keras_model(tmp_path):
     assert len(loaded.model_variables) == len(model.variables)
     bare = loaded.call_model({"x_xf": tf.constant([[0.5]])})
     np.testing.assert_allclose(bare.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_tfx_api_names_are_tfx_v1s_own_objects():
+    from tfx import v1
+
+    from pipeline import tfx_api
+
+    assert tfx_api.dsl.Pipeline is v1.dsl.Pipeline and tfx_api.dsl.Resolver is v1.dsl.Resolver
+    assert tfx_api.dsl.Channel is v1.dsl.Channel
+    assert tfx_api.dsl.experimental.LatestBlessedModelStrategy is v1.dsl.experimental.LatestBlessedModelStrategy
+    for name in ("Output", "SplitConfig", "TrainArgs", "EvalArgs"):
+        assert getattr(tfx_api.proto, name) is getattr(v1.proto, name)
+    for name in ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator", "Transform",
+                 "Trainer", "Evaluator", "Pusher"):
+        assert getattr(tfx_api.components, name) is getattr(v1.components, name)
+    assert tfx_api.types.standard_artifacts.Model is v1.types.standard_artifacts.Model
+    assert tfx_api.extensions.google_cloud_ai_platform is v1.extensions.google_cloud_ai_platform
+
+
+def test_a_local_pipeline_does_not_import_the_cloud_extensions():
+    import subprocess
+    import sys
+
+    code = ("import trainer_module, sys; from pipeline.config import load_config; "
+            "from pipeline.pipeline import create_pipeline, Locations; "
+            "create_pipeline(load_config('taxi'), Locations(data='/d', pipeline_root='/r', serving_dir='/s')); "
+            "print(sorted(m for m in sys.modules if m.startswith(('tfx.v1', 'google.cloud.aiplatform'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
