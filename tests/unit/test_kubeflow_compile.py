@@ -129,7 +129,7 @@ def _set_param(job, task, key, value):
         (lambda j: j["runtimeConfig"].update(gcsOutputDirectory="/home/me/root"), "pipeline root '/home/me/root' is not remote"),
         (lambda j: _executors(j)["Trainer_executor"]["container"].update(image=""), "node Trainer: its executor has no container image"),
         (lambda j: _executors(j)["Pusher_executor"]["container"].pop("command"), "node Pusher: its executor has no command"),
-        (lambda j: _tasks(j).pop("Transform"), "node Trainer: input 'examples' comes from 'Transform', which is not in the pipeline"),
+        (lambda j: _tasks(j).pop("Transform"), "node Trainer: input 'transform_graph' comes from 'Transform', which is not in the pipeline"),
         (lambda j: _set_param(j, "Trainer", "db_password", "hunter2-secret"), "node Trainer: db_password carries a value that looks like a credential"),
         (lambda j: _set_param(j, "Evaluator", "note", "gs://u:pa55word@bucket/x"), "node Evaluator"),
         (lambda j: _set_param(j, "Trainer", "run_fn", "trainer_module.run.no_such_fn"), "node Trainer: run_fn trainer_module.run.no_such_fn: module trainer_module.run has no 'no_such_fn'"),
