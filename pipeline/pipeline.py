@@ -152,6 +152,9 @@ def create_pipeline(
         # no transformed copy of every split is written, and a Trainer reading fewer rows than the data holds
         # (the usual case at scale) transforms only those.
         materialize=False,
+        # No analyzer cache: it only pays off for incremental analysis over growing spans, and writing it is an
+        # extra branch per analyzer in every run.
+        disable_analyzer_cache=True,
     )
     # ExampleValidator only records anomalies; the gate fails the run on them. Transform (and so everything after
     # it) waits for the gate through a task dependency: it has no output to consume.

@@ -1,8 +1,8 @@
 """preprocessing_fn: generic normalization driven by the schema's column types and the config (runs in Transform).
 
-floats and ints → missing values filled with the column mean, then z-score (tft.scale_to_z_score);
+floats and ints → missing values filled with the column mean, then z-score (as tft.scale_to_z_score);
 strings and configured categorical ints → vocabulary (top-k) with OOV buckets, missing as its own category;
-configured floats → quantile buckets; the label → numeric for the task. The graph is saved by Transform and used
+configured floats → quantile buckets (boundaries from the present values); the label → numeric for the task. The graph is saved by Transform and used
 unchanged at training, evaluation and serving time.
 """
 
@@ -54,10 +54,37 @@ def _float(tensor: Any) -> Any:
     return tf.cast(tensor, tf.float32)
 
 
-def _mean_filled(tensor: Any) -> tf.Tensor:
-    """Mean imputation: a missing number becomes the column mean (so its z-score is 0)."""
+def _mean_filled(tensor: Any) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Mean imputation: a missing number becomes the mean of the present values. Returns (filled column, the
+    present values, their mean)."""
     tensor = _float(tensor)
-    return _dense(tensor, tf.cast(tft.mean(_values(tensor)), tf.float32))
+    present = _values(tensor)
+    mean = tf.cast(tft.mean(present), tf.float32)
+    return _dense(tensor, mean), present, mean
+
+
+def z_score_mean_filled(tensor: Any) -> tf.Tensor:
+    """tft.scale_to_z_score of the mean-filled column, from analyzers of the raw column only.
+
+    Computing the z-score's mean and variance over the filled column would need the fill value first: a second
+    analysis phase (another full pass of Transform). They follow from the present values instead: the filled
+    column's mean is the present values' mean m, and each filled cell adds no squared deviation, so its population
+    variance is var(present) × count(present) / count(cells). Like scale_to_z_score, a zero variance leaves x - m.
+    """
+    filled, present, mean = _mean_filled(tensor)
+    cells = tf.cast(tft.size(_dense(_float(tensor), 0.0)), tf.float32)  # not of `filled`: that needs the mean first
+    variance = tf.cast(tft.var(present), tf.float32) * tf.cast(tft.size(present), tf.float32) / cells
+    centred = filled - mean
+    std = tf.sqrt(variance)
+    return tf.where(tf.not_equal(std, 0.0), centred / tf.where(tf.not_equal(std, 0.0), std, 1.0), centred)
+
+
+def bucketize_mean_filled(tensor: Any, num_buckets: int) -> tf.Tensor:
+    """Quantile buckets (tft.bucketize's epsilon) whose boundaries come from the present values; a missing value
+    is filled with their mean first. One analysis phase, as for the z-scores."""
+    filled, present, _ = _mean_filled(tensor)
+    boundaries = tft.quantiles(present, num_buckets, epsilon=min(1.0 / num_buckets, 0.01))
+    return tft.apply_buckets(filled, boundaries)
 
 
 def _category_filled(tensor: Any) -> tf.Tensor:
@@ -117,10 +144,11 @@ def preprocessing_fn(inputs: Mapping[str, Any], custom_config: Mapping[str, Any]
     """tf.Transform entry point (referenced by dotted path `trainer_module.preprocessing.preprocessing_fn`)."""
     plan = F.plan_features({name: column_kind(t) for name, t in inputs.items()}, custom_config)
     outputs: dict[str, tf.Tensor] = {}
+    # Every analyzer reads raw columns only, so Transform analyses the data in a single pass (phase).
     for column in plan.numeric:
-        outputs[F.transformed_name(column)] = tft.scale_to_z_score(_mean_filled(inputs[column]))
+        outputs[F.transformed_name(column)] = z_score_mean_filled(inputs[column])
     for column, buckets in plan.bucketized.items():
-        outputs[F.transformed_name(column)] = tft.bucketize(_mean_filled(inputs[column]), buckets)
+        outputs[F.transformed_name(column)] = bucketize_mean_filled(inputs[column], buckets)
     for column in plan.categorical:
         outputs[F.transformed_name(column)] = tft.compute_and_apply_vocabulary(
             _category_filled(inputs[column]),

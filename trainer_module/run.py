@@ -40,6 +40,7 @@ def input_fn(
     tf_transform_output: tft.TFTransformOutput,
     label_key: str,
     batch_size: int,
+    shuffle: bool = True,
 ) -> tf.data.Dataset:
     """Raw examples → the transform graph → (features, label) batches, repeated. Transform does not materialize
     its output (pipeline.py): the same graph the model serves with is applied here, batch by batch.
@@ -47,7 +48,7 @@ def input_fn(
     sharding would starve some."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size),
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle=shuffle),
         tf_transform_output.raw_metadata.schema,
     )
     tft_layer = tf_transform_output.transform_features_layer()
@@ -165,14 +166,17 @@ def run_fn(fn_args: FnArgs) -> None:
     replicas = strategy.num_replicas_in_sync
     global_batch = int(training.get("batch_size", 128)) * replicas
     datasets = [
-        input_fn(files, fn_args.data_accessor, tf_transform_output, spec.label_key, global_batch)
-        for files in (fn_args.train_files, fn_args.eval_files)
+        input_fn(files, fn_args.data_accessor, tf_transform_output, spec.label_key, global_batch, shuffle=shuffle)
+        for files, shuffle in ((fn_args.train_files, True), (fn_args.eval_files, False))
     ]
     family_module = models.module(family)
     if models.is_reconstruction(family):
         # An autoencoder learns to reproduce its (transformed) inputs; the label is not used.
         datasets = [ds.map(lambda x, _: (x, family_module.target(spec, x))) for ds in datasets]
     train_ds, eval_ds = datasets
+    # The same eval_steps batches after every epoch, read once and kept in memory: early stopping compares like
+    # with like, and no epoch pays to restart the eval input pipeline.
+    eval_ds = eval_ds.take(fn_args.eval_steps).cache()
 
     with strategy.scope():
         model = models.build(family, spec, custom.get("model", {}).get("hparams", {}))
