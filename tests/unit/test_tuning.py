@@ -160,3 +160,34 @@ def test_a_local_pipeline_does_not_import_the_cloud_extensions():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _no_op_beam_executor_class():
+    from tfx.dsl.components.base import base_beam_executor
+
+    class _NoOp(base_beam_executor.BaseBeamExecutor):
+        def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802  (TFX's name)
+            return None
+
+    _NoOp.__qualname__ = "_NoOpBeamExecutor"  # TFX wants a module-level name
+    return _NoOp
+
+
+_NoOpBeamExecutor = _no_op_beam_executor_class()
+
+
+def test_local_beam_components_skip_tfxs_ephemeral_sdist(tmp_path, monkeypatch):
+    import tempfile
+
+    from tfx.dsl.components.base import base_beam_executor
+    from tfx.utils import dependency_utils
+
+    beam_tuning.apply()
+    made = []
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(a) or str(tmp_path))
+    args = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert dependency_utils.make_beam_dependency_flags(args) == args
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(args), tmp_dir=str(tmp_path))
+    executor = _NoOpBeamExecutor(context=context)
+    assert not any(a.startswith("--extra_package") for a in executor._beam_pipeline_args)
+    assert made == []  # no copy of the tfx package was made
