@@ -19,8 +19,8 @@ WALL_RATIO_TARGET = 0.5
 CHANGES = """\
 ## What we changed (profiling with py-spy, before → after)
 
-Before #7, on this machine with nothing else running: `tfx-e2e run` 100.1 s wall, pipeline 86.4 s (CsvExampleGen 4.5,
-StatisticsGen 4.9, Transform 24.8, Trainer 27.4, Evaluator 21.8, Pusher 3.3 s); unchanged rerun 8.2 s.
+Before #7, on this machine with nothing else running: `tfx-e2e run` 100.1 s wall, pipeline 87.0 s (CsvExampleGen 4.5,
+StatisticsGen 4.9, Transform 24.8, Trainer 27.4, Evaluator 21.8, Pusher 3.3 s); unchanged rerun 8.2 s (previous session).
 py-spy (`py-spy record --format raw`, aggregated by function) showed where the time went, and each fix below was
 measured on the same cached home (only the changed components re-ran):
 
