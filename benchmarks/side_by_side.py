@@ -126,7 +126,11 @@ def _command(side: str, run_dir: Path) -> tuple[list[str], dict]:
     else:
         argv = tfx_e2e("run", "--home", str(run_dir))
     # PYTHONPATH: `benchmarks` is not an installed package and the commands run inside their own directory.
-    return argv, env_with(TF_USE_LEGACY_KERAS="1", PYTHONPATH=str(REPO))
+    # TMPDIR inside the run dir: TFX copies its whole package to a temp dir before each Beam component of the
+    # official example (an ephemeral sdist; ours skips it) and never removes it; the run dir is deleted afterwards.
+    tmp = run_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return argv, env_with(TF_USE_LEGACY_KERAS="1", PYTHONPATH=str(REPO), TMPDIR=str(tmp))
 
 
 def run_one(side: str, index: int, work: Path, reference: Optional[dict], keep: bool) -> tuple[dict, Optional[dict]]:
