@@ -34,12 +34,9 @@ def record_path(home_root: Path, pipeline_name: str) -> Path:
 
 
 def _code_digest() -> str:
-    digest = hashlib.sha256()
-    for package in CODE_PACKAGES:
-        root = PROJECT_ROOT / package
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    from trainer_module.features import code_fingerprint  # the same hash Transform and Trainer carry
+
+    return ",".join(f"{package}:{code_fingerprint(str(PROJECT_ROOT / package))}" for package in CODE_PACKAGES)
 
 
 def _files(directory: Path) -> list[list]:
