@@ -26,7 +26,7 @@ CORES = os.cpu_count() or 1
 
 def tfx_e2e(*args: str) -> list[str]:
     """argv for our CLI in this interpreter (same venv as the benchmark)."""
-    return [PYTHON, "-m", "pipeline", *args]
+    return [PYTHON, "-m", "cli", *args]
 
 
 def fresh_dir(prefix: str, parent: Optional[Path] = None) -> Path:

@@ -99,7 +99,7 @@ def _log_tail(path: str, lines: int = 15) -> list[str]:
 
 def _pipeline(data_dir: Path, home: Path, log: Path, rows: int) -> dict:
     """One `tfx-e2e run` in a fresh home, monitored; the numbers read from its MLMD store and Trainer summary."""
-    from pipeline.home import Home
+    from pipeline.paths import Home
 
     result, machine_load = _monitored(tfx_e2e("run", "--data", str(data_dir), "--home", str(home)), log)
     out: dict = {"run": {**result.summary(), **machine_load}, "beam_mode": _beam_mode(home)}

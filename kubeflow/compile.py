@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from pipeline.config import PROJECT_ROOT, ConfigError, PipelineConfig
+from pipeline.paths import PROJECT_ROOT
+from pipeline.config.schema import ConfigError, PipelineConfig
 
 TARGETS = ("vertex", "kubeflow")
 BUILD_DIR = PROJECT_ROOT / "kubeflow" / "build"
@@ -99,7 +100,7 @@ def compile_pipeline(cfg: PipelineConfig, options: CompileOptions) -> Path:
 
     from tfx import v1 as tfx
 
-    from pipeline.pipeline import Locations, VertexOptions, create_pipeline
+    from pipeline.dag.factory import Locations, VertexOptions, create_pipeline
 
     data = None
     if cfg.example_gen == "csv":

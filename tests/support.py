@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.config import TAXI_PACKAGE_DATA, resolve_data_dir
+from pipeline.config.schema import TAXI_PACKAGE_DATA, resolve_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,10 +41,10 @@ class CliResult:
 
 
 def cli(args: Sequence[str], timeout: int = 900, cwd: Path = ROOT) -> CliResult:
-    """Runs `python -m pipeline ARGS` in a fresh process, as a user would."""
+    """Runs `python -m cli ARGS` in a fresh process, as a user would."""
     env = dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", *map(str, args)],
+        [sys.executable, "-m", "cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -16,9 +16,10 @@ from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from trainer_module import features as F
-from trainer_module import models, warm_start
+from trainer_module import models
+from trainer_module import warm_start
 from trainer_module import strategy as strategies
-from trainer_module import tf_tuning
+from trainer_module import patches as tf_tuning
 
 SUMMARY_FILE = "training_summary.json"
 SERVING_SIGNATURE = "serving_default"

@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-import tensorflow as tf
-
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
@@ -47,6 +45,8 @@ def _task_count(tf_config: Optional[str]) -> int:
 
 
 def _tpu_resolver() -> Any:
+    import tensorflow as tf
+
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         resolver.master()  # raises when there is no TPU
@@ -60,6 +60,8 @@ TPU_ENV_HINTS = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_WORKER_HOST
 
 def create(requested: str = "auto", tpu_probe: Callable[[], Any] = _tpu_resolver) -> tuple[Any, Choice]:
     """Returns (strategy, choice). Multi-worker must be created before any other TensorFlow op in the process."""
+    import tensorflow as tf  # here, not at import: the config and the CLI read STRATEGIES without TensorFlow
+
     tf_config = os.environ.get("TF_CONFIG")
     no_tpu_hint = not any(os.environ.get(k) for k in TPU_ENV_HINTS)
     if requested == "multi_worker" or (requested == "auto" and no_tpu_hint and _task_count(tf_config) > 1):

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import ml_metadata as mlmd
 
 from pipeline.metadata import runs as R
-from pipeline.metadata.evaluation import load_metrics
+from pipeline.metadata.eval_results import load_metrics
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _stats(statistics_uri: str) -> dict[str, dict]:
     """{split: {"rows": n, "features": {name: {mean, std_dev, missing, unique}}}} from StatisticsGen output."""
     import tensorflow_data_validation as tfdv
 
-    from pipeline.summary import split_dirs
+    from pipeline.metadata.summary import split_dirs
 
     out = {}
     for split, path in split_dirs(statistics_uri).items():

@@ -28,7 +28,7 @@ def _args(data: Path, home: Path) -> list[str]:
 
 def _start(args) -> subprocess.Popen:
     # Its own process group, so the kill also takes any Beam worker processes with it.
-    return subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)], cwd=support.ROOT,
+    return subprocess.Popen([sys.executable, "-m", "cli", *map(str, args)], cwd=support.ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -120,7 +120,7 @@ def test_a_second_run_on_the_same_home_waits_or_refuses(small_sample, tmp_path):
         refused = support.cli([*args, "--no-wait"])
         assert refused.code == 2 and "holds" in refused.stderr and "run.lock" in refused.stderr
         # --always-run: the same command would otherwise find the first run's result unchanged and not run TFX.
-        waiting = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args), "--always-run"],
+        waiting = subprocess.Popen([sys.executable, "-m", "cli", *map(str, args), "--always-run"],
                                    cwd=support.ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = waiting.communicate(timeout=600)

@@ -117,7 +117,7 @@ def test_compare_shows_the_changed_hyperparameter_and_what_reran(store_home):
     assert (dropout["a"], dropout["b"]) == (0.1, 0.2)
     states = {d["where"]: (d["a"], d["b"]) for d in diff["nodes"]}
     assert states["Transform"] == ("complete", "cached") and states["Trainer"] == ("complete", "complete")
-    from pipeline.metadata.evaluation import load_metrics
+    from pipeline.metadata.eval_results import load_metrics
 
     ex = [R.node_executions(store, "taxi", r)["Evaluator"].outputs["evaluation"][0].uri for r in (run_ids[0], run_ids[2])]
     auc = next(d for d in diff["metrics"] if d["name"] == "auc" and d["where"] == "overall")
@@ -134,7 +134,7 @@ def test_blessing_explains_a_failed_threshold(store_home):
     failing = [c for c in report["checks"] if not c["passed"]]
     assert [(c["metric"], c["slice"], c["kind"], c["bound"]) for c in failing] == [("auc", "overall", "value", ">= 0.999")]
     evaluation = R.node_executions(store, "taxi", run_ids[3])["Evaluator"].outputs["evaluation"][0].uri
-    from pipeline.metadata.evaluation import load_metrics
+    from pipeline.metadata.eval_results import load_metrics
 
     assert failing[0]["value"] == pytest.approx(load_metrics(evaluation)["candidate"]["overall"]["auc"])
     assert report["verdict"].startswith("not blessed: auc ") and "fails >= 0.999 on slice overall" in report["verdict"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from components.atomic_pusher import executor as ap
-from pipeline.config import PROJECT_ROOT
+from pipeline.paths import PROJECT_ROOT
 from tests import support
 
 TAXI_SCHEMA = PROJECT_ROOT / "schemas" / "taxi" / "schema.pbtxt"

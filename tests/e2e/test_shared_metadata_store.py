@@ -8,7 +8,8 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.metadata import runs as mlmd_runs
-from pipeline.metadata.store import SQLITE_FILE, connection_config, open_store
+from pipeline.paths import SQLITE_FILE
+from pipeline.metadata.store import connection_config, open_store
 from tests import support
 from tests.e2e.test_other_dataset import CONFIG as PARCELS_CONFIG
 from tests.e2e.test_other_dataset import write_synthetic
@@ -162,7 +163,7 @@ def test_two_pipelines_run_concurrently_on_one_home_and_store(mariadb, tmp_path)
     for name in ("parcels_a", "parcels_b"):
         config = _named_parcels_config(tmp_path, name)
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "run", "--config", str(config), "--home", str(home),
+            [sys.executable, "-m", "cli", "run", "--config", str(config), "--home", str(home),
              "--train-steps", "60", "--eval-steps", "2", "--no-wait", "--metadata", uri,
              "--set", "evaluation.thresholds.sparse_categorical_accuracy.lower=0.3"],
             cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

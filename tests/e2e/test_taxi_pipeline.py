@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config import PROJECT_ROOT
+from pipeline.paths import PROJECT_ROOT
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.metadata.store import open_store, sqlite_config
 from tests import support

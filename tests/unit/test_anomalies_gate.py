@@ -119,8 +119,8 @@ def test_splits_are_found_from_the_directories_when_the_artifact_does_not_name_t
 def test_the_pipeline_orders_transform_after_the_gate():
     from tfx.dsl.compiler import compiler
 
-    from pipeline.config import load_config
-    from pipeline.pipeline import Locations, create_pipeline
+    from pipeline.config.loader import load_config
+    from pipeline.dag.factory import Locations, create_pipeline
 
     where = Locations(data="/tmp/data", pipeline_root="/tmp/root", serving_dir="/tmp/serving")
     for allow in (False, True):
@@ -148,7 +148,7 @@ def test_kubeflow_v2_compiles_the_gate_as_a_dependency_of_transform(tmp_path):
 
     from kubeflow.compile import CompileOptions, compile_pipeline
     from kubeflow.validate import validate
-    from pipeline.config import load_config
+    from pipeline.config.loader import load_config
 
     options = CompileOptions(target="kubeflow", out=tmp_path / "job.json", image="registry/tfx-e2e:1",
                              pipeline_root="gs://b/root", data="gs://b/data", serving_dir="gs://b/serving")

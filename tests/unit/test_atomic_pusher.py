@@ -460,8 +460,8 @@ def test_component_wires_inputs_parameters_and_the_pushed_model_output():
 
 
 def test_predict_serves_raw_rows_through_a_pushed_version(env):
-    from pipeline.data import DataError
-    from pipeline.predict import as_records, predict
+    from pipeline.data.csv_format import DataError
+    from pipeline.predict.serve import as_records, predict
 
     tmp, model, blessing, examples, base = env
     run(model, blessing, examples, base)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import config as C
+from pipeline.config.loader import load_config
+from pipeline.config.schema import ConfigError
 from tests import support
 
 
 def test_bundled_taxi_config_loads_with_its_schema_and_package_data():
-    cfg = C.load_config("taxi")
+    cfg = load_config("taxi")
     assert cfg.name == "taxi" and cfg.task == "binary"
     assert cfg.label.key == "big_tipper" and cfg.label.fn == "trainer_module.labels.taxi_big_tipper"
     assert cfg.schema_path.name == "schema.pbtxt" and cfg.schema_path.is_file()
@@ -19,20 +20,20 @@ def test_bundled_taxi_config_loads_with_its_schema_and_package_data():
 
 
 def test_taxi_uses_tfx_default_split_and_a_fixed_seed():
-    cfg = C.load_config("taxi")
+    cfg = load_config("taxi")
     # The official TFX taxi example's split (CsvExampleGen's default): the benchmarks compare on the same rows.
     assert cfg.split_buckets == {"train": 2, "eval": 1}
     assert cfg.training.seed == 42
-    assert C.load_config("taxi", {"training.seed": None}).training.seed is None
+    assert load_config("taxi", {"training.seed": None}).training.seed is None
 
 
 def test_split_buckets_reach_csv_example_gen(tmp_path):
-    from pipeline.pipeline import _example_gen, Locations
+    from pipeline.dag.factory import _example_gen, Locations
 
     where = Locations(data=str(tmp_path), pipeline_root=str(tmp_path / "root"), serving_dir=str(tmp_path / "s"))
     for cfg, expected in (
-        (C.load_config("taxi"), [("train", 2), ("eval", 1)]),
-        (C.load_config("taxi", {"split_buckets": None, "eval_split_percent": 25}), [("train", 75), ("eval", 25)]),
+        (load_config("taxi"), [("train", 2), ("eval", 1)]),
+        (load_config("taxi", {"split_buckets": None, "eval_split_percent": 25}), [("train", 75), ("eval", 25)]),
     ):
         gen = _example_gen(cfg, where)
         splits = gen.exec_properties["output_config"]
@@ -46,7 +47,7 @@ def test_split_buckets_reach_csv_example_gen(tmp_path):
 
 
 def test_dotted_overrides_replace_values():
-    cfg = C.load_config("taxi", {"training.train_steps": 7, "evaluation.thresholds.auc.lower": 0.5})
+    cfg = load_config("taxi", {"training.train_steps": 7, "evaluation.thresholds.auc.lower": 0.5})
     assert cfg.training.train_steps == 7
     assert cfg.evaluation.thresholds["auc"].lower == 0.5
 
@@ -77,26 +78,26 @@ BASE = "name: t\ntask: binary\nlabel: {column: y}\n"
     ],
 )
 def test_config_errors_name_the_key(tmp_path, extra, message):
-    with pytest.raises(C.ConfigError) as err:
-        C.load_config(_write(tmp_path, BASE + extra))
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, BASE + extra))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_label_needs_exactly_one_source(tmp_path):
-    with pytest.raises(C.ConfigError, match="exactly one of 'column' or 'fn'"):
-        C.load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {column: y, fn: a.b, inputs: [y], name: z}\n"))
-    with pytest.raises(C.ConfigError, match="label.fn needs label.inputs"):
-        C.load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {fn: a.b, name: z}\n"))
+    with pytest.raises(ConfigError, match="exactly one of 'column' or 'fn'"):
+        load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {column: y, fn: a.b, inputs: [y], name: z}\n"))
+    with pytest.raises(ConfigError, match="label.fn needs label.inputs"):
+        load_config(_write(tmp_path, "name: t\ntask: binary\nlabel: {fn: a.b, name: z}\n"))
 
 
 def test_unknown_task_and_bad_yaml(tmp_path):
-    with pytest.raises(C.ConfigError, match="task must be one of binary, multiclass, regression"):
-        C.load_config(_write(tmp_path, "name: t\ntask: ranking\nlabel: {column: y}\n"))
-    with pytest.raises(C.ConfigError, match="not valid YAML"):
-        C.load_config(_write(tmp_path, "name: [t\n"))
-    with pytest.raises(C.ConfigError, match="unknown config 'nope'"):
-        C.load_config("nope")
+    with pytest.raises(ConfigError, match="task must be one of binary, multiclass, regression"):
+        load_config(_write(tmp_path, "name: t\ntask: ranking\nlabel: {column: y}\n"))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(_write(tmp_path, "name: [t\n"))
+    with pytest.raises(ConfigError, match="unknown config 'nope'"):
+        load_config("nope")
 
 
 def _one_line_exit_2(result):

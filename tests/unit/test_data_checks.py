@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import data as D
-from pipeline.config import TAXI_PACKAGE_DATA, load_config, resolve_data_dir
+from pipeline.data import csv_format
+from pipeline.data import preflight as D
+from pipeline.config.schema import TAXI_PACKAGE_DATA, resolve_data_dir
+from pipeline.config.loader import load_config
 
 SHIPPED = resolve_data_dir(TAXI_PACKAGE_DATA) / "data.csv"
 
@@ -267,8 +269,8 @@ def test_nan_is_fine_where_the_schema_does_not_forbid_it(tmp_path):
 
 
 def test_big_inputs_are_checked_on_a_bounded_prefix(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "MAX_CHECK_BYTES", 1000)  # every test file is "big"
-    monkeypatch.setattr(D, "MAX_CHECK_ROWS", 10)
+    monkeypatch.setattr(csv_format, "MAX_CHECK_BYTES", 1000)  # every test file is "big"
+    monkeypatch.setattr(csv_format, "MAX_CHECK_ROWS", 10)
     write_csv(tmp_path, rows=with_value(20, "fare", "x"))  # beyond the prefix: not seen
     assert check(tmp_path) == HEADER
     path = write_csv(tmp_path, rows=with_value(9, "fare", "x"))  # the last row of the prefix: seen

@@ -9,7 +9,8 @@ import pytest
 
 from kubeflow.compile import CompileOptions, compile_pipeline
 from kubeflow.validate import validate
-from pipeline.config import ConfigError, load_config
+from pipeline.config.schema import ConfigError
+from pipeline.config.loader import load_config
 from tests import support
 
 IMAGE = "us-docker.pkg.dev/proj/repo/tfx-e2e:1.0"

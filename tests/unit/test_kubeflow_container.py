@@ -33,8 +33,8 @@ DOTTED_PATHS = [
     "components.baseline_resolver.strategy.LatestBlessedOtherModelStrategy",
     "components.digits_example_gen.executor.Executor",
     "components.multiworker_trainer.executor.Executor",
-    "pipeline.cli.main",
-    "pipeline.cli.entry",
+    "cli.main.main",
+    "cli.main.entry",
 ]
 
 

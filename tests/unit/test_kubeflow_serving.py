@@ -92,7 +92,7 @@ def container(deployment) -> client.V1Container:
 @pytest.fixture(scope="module")
 def model_name() -> str:
     import trainer_module  # noqa: F401  (Keras 2 before TensorFlow: loading a config imports the model registry)
-    from pipeline.config import load_config
+    from pipeline.config.loader import load_config
 
     return load_config("taxi").model_name
 

@@ -42,7 +42,7 @@ RESOLVERS = ("latest_blessed_model_resolver-model-blessing-resolver", "latest_bl
 @pytest.fixture(scope="module")
 def compiled_as_is(tmp_path_factory) -> Path:
     from kubeflow.compile import CompileOptions, compile_pipeline
-    from pipeline.config import load_config
+    from pipeline.config.loader import load_config
 
     return compile_pipeline(
         load_config("taxi"),

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from pipeline import config as C
-from pipeline.evaluation import eval_config
+from pipeline.config.loader import load_config
+from pipeline.config.schema import ConfigError
+from pipeline.dag.tfma_config import eval_config
 from trainer_module import strategy
 
 
@@ -45,7 +46,7 @@ def test_strategy_rejects_unknown_and_bad_tf_config():
 
 
 def test_eval_config_thresholds_and_slices():
-    cfg = C.load_config("taxi")
+    cfg = load_config("taxi")
     ec = eval_config(cfg)
     spec = ec.model_specs[0]
     assert spec.label_key == "big_tipper_xf" and list(spec.preprocessing_function_names) == ["transform_features"]
@@ -64,7 +65,7 @@ def test_regression_change_threshold_direction(tmp_path):
         "name: r\ntask: regression\nlabel: {column: y}\n"
         "evaluation: {thresholds: {mean_squared_error: {upper: 2.0}}, change_thresholds: {mean_squared_error: 0}}\n"
     )
-    ec = eval_config(C.load_config(path))
+    ec = eval_config(load_config(path))
     mse = {m.class_name: m for m in ec.metrics_specs[0].metrics}["MeanSquaredError"].per_slice_thresholds[0].threshold
     assert mse.value_threshold.upper_bound.value == 2.0
     import tensorflow_model_analysis as tfma

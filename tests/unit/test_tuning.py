@@ -13,9 +13,9 @@ import pytest
 import trainer_module  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 import tensorflow as tf
 
-from pipeline import beam_tuning
+from pipeline.local import patches as beam_tuning
 from trainer_module import features as F
-from trainer_module import tf_tuning
+from trainer_module import patches as tf_tuning
 
 
 def test_beam_cache_weights_equal_beams_own():
@@ -95,8 +95,8 @@ def test_code_fingerprint_changes_with_the_code(tmp_path):
 
 
 def test_transform_and_trainer_configs_carry_the_fingerprint():
-    from pipeline.config import load_config
-    from pipeline.pipeline import trainer_custom_config
+    from pipeline.config.loader import load_config
+    from pipeline.dag.factory import trainer_custom_config
 
     cfg = load_config("taxi")
     assert F.transform_config(cfg)["code_fingerprint"] == F.code_fingerprint()
@@ -135,7 +135,7 @@ def test_lean_export_serves_like_the_keras_model(tmp_path):
 def test_tfx_api_names_are_tfx_v1s_own_objects():
     from tfx import v1
 
-    from pipeline import tfx_api
+    from pipeline.dag import tfx_api
 
     assert tfx_api.dsl.Pipeline is v1.dsl.Pipeline and tfx_api.dsl.Resolver is v1.dsl.Resolver
     assert tfx_api.dsl.Channel is v1.dsl.Channel
@@ -153,8 +153,8 @@ def test_a_local_pipeline_does_not_import_the_cloud_extensions():
     import subprocess
     import sys
 
-    code = ("import trainer_module, sys; from pipeline.config import load_config; "
-            "from pipeline.pipeline import create_pipeline, Locations; "
+    code = ("import trainer_module, sys; from pipeline.config.loader import load_config; "
+            "from pipeline.dag.factory import create_pipeline, Locations; "
             "create_pipeline(load_config('taxi'), Locations(data='/d', pipeline_root='/r', serving_dir='/s')); "
             "print(sorted(m for m in sys.modules if m.startswith(('tfx.v1', 'google.cloud.aiplatform'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -9,8 +9,9 @@ import shutil
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import config as C
-from pipeline import up_to_date as U
+from pipeline.config.loader import load_config
+from pipeline.config.schema import ConfigError
+from pipeline.local import up_to_date as U
 from pipeline.metadata.store import open_store, sqlite_config
 
 FLAGS = {"home": "/h", "beam_mode": "auto", "allow_anomalies": False, "metadata": None}
@@ -19,8 +20,8 @@ FLAGS = {"home": "/h", "beam_mode": "auto", "allow_anomalies": False, "metadata"
 @pytest.fixture()
 def setup(tmp_path):
     data = tmp_path / "data"
-    shutil.copytree(C.load_config("taxi").data_dir, data)
-    cfg = C.load_config("taxi", {"data": str(data)})
+    shutil.copytree(load_config("taxi").data_dir, data)
+    cfg = load_config("taxi", {"data": str(data)})
     store = open_store(sqlite_config(tmp_path / "metadata.sqlite"))
     pushed = tmp_path / "serving" / "taxi" / "1"
     pushed.mkdir(parents=True)

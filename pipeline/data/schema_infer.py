@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.data import csv_files
+from pipeline.data.csv_format import csv_files
 
 
 def infer_schema(data_dir: Path, out: Path) -> Path:

@@ -1,15 +1,8 @@
-"""Pre-flight checks of a CSV input directory against a config and its schema, before any component runs.
+"""Reading a CSV input the way CsvExampleGen does: files of a directory, UTF-8 text, the header rule, rows.
 
-Everything here is plain Python (csv, and the schema proto from tensorflow_metadata): it runs before TensorFlow is
-imported and before the metadata store or the home directory is touched, so a bad input costs about a second and
-changes nothing. Every problem is a DataError with a one-line message naming the file, and the column and row when
-known, and what to do; `tfx-e2e` prints it and exits 2.
-
-Checked, in order: the directory (missing, empty, sub-directories); each file (binary or not UTF-8, JSON instead of
-CSV, no header or a header CsvExampleGen would misread, rows with the wrong number of fields, a header but no rows);
-the columns (label inputs, columns the config names, columns the schema requires); the values (every INT/FLOAT
-column parses as its schema type, NaN/Inf where the schema forbids them, empty cells where the schema requires a
-value in every row). Unseen categories and distribution problems are ExampleValidator's job (then the AnomaliesGate).
+One rule for every reader of a user's CSV (the pre-flight checks, `schema infer`, `predict`): CsvExampleGen reads the
+header by splitting line 1 on commas, so a header must be plain comma-separated names, and every problem is a
+DataError with a one-line message naming the file, line and what to do.
 """
 
 from __future__ import annotations
@@ -17,12 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
-
-from pipeline.config import PROJECT_ROOT, ConfigError, PipelineConfig
 
 
 class DataError(ValueError):
@@ -47,10 +37,6 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an Excel .xls / OLE document"),
 )
 _BOM = "\ufeff"
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-# ------------------------------------------------------------------------------------------------ the directory
 
 
 def csv_files(data_dir: Path) -> list[Path]:
@@ -193,7 +179,7 @@ def check_rows(source: CsvText) -> int:
     return count
 
 
-def _read_dir(data_dir: Path) -> list[CsvText]:
+def read_dir(data_dir: Path) -> list[CsvText]:
     sources = [read_text(path) for path in csv_files(data_dir)]
     first = sources[0]
     for other in sources[1:]:
@@ -207,150 +193,5 @@ def _read_dir(data_dir: Path) -> list[CsvText]:
 
 def check_csv_dir(data_dir: Path) -> tuple[list[Path], list[str]]:
     """The CSV files of a directory and their common header, after the checks that need no schema."""
-    sources = _read_dir(data_dir)
+    sources = read_dir(data_dir)
     return [s.path for s in sources], sources[0].header
-
-
-# ------------------------------------------------------------------------------------------------ schema checks
-
-
-@dataclass(frozen=True)
-class ColumnRule:
-    """What the schema says about one CSV column."""
-
-    name: str
-    kind: str  # INT | FLOAT | BYTES | other
-    required: bool  # presence min_fraction 1 or min_count >= 1: the column must exist
-    every_row: bool  # presence min_fraction 1: no empty cells
-    disallow_nan: bool = False
-    disallow_inf: bool = False
-
-    @property
-    def why_required(self) -> str:
-        return "presence min_fraction 1.0" if self.every_row else "presence min_count >= 1"
-
-
-def schema_rules(schema_path: Path) -> list[ColumnRule]:
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    try:
-        schema = text_format.Parse(Path(schema_path).read_text(), schema_pb2.Schema())
-    except (OSError, text_format.ParseError) as err:
-        raise DataError(f"schema {schema_path} cannot be read: {err}".replace("\n", " ")) from None
-    inactive = {schema_pb2.PLANNED, schema_pb2.ALPHA, schema_pb2.DEBUG_ONLY, schema_pb2.DEPRECATED,
-                schema_pb2.DISABLED}
-    rules = []
-    for feature in schema.feature:
-        if feature.deprecated or feature.lifecycle_stage in inactive:
-            continue  # TFDV does not validate these either
-        every_row = feature.presence.min_fraction >= 1.0
-        rules.append(
-            ColumnRule(
-                name=feature.name,
-                kind=schema_pb2.FeatureType.Name(feature.type),
-                required=every_row or feature.presence.min_count >= 1,
-                every_row=every_row,
-                disallow_nan=feature.HasField("float_domain") and feature.float_domain.disallow_nan,
-                disallow_inf=feature.HasField("float_domain") and feature.float_domain.disallow_inf,
-            )
-        )
-    return rules
-
-
-def _bad_value(rule: ColumnRule, value: str) -> Optional[str]:
-    """Why a non-empty cell does not fit the rule (CsvExampleGen parses with Python's int() and float()), or None."""
-    if rule.kind == "INT":
-        try:
-            number = int(value)
-        except ValueError:
-            return f"{value!r} is not an integer (the schema says INT)"
-        if not _INT64_MIN <= number <= _INT64_MAX:
-            return f"{value!r} does not fit in a 64-bit integer (the schema says INT)"
-        return None
-    if rule.kind == "FLOAT":
-        try:
-            number = float(value)
-        except ValueError:
-            return f"{value!r} is not a number (the schema says FLOAT)"
-        if rule.disallow_nan and math.isnan(number):
-            return f"{value!r} is NaN, which the schema forbids (float_domain disallow_nan)"
-        if rule.disallow_inf and math.isinf(number):
-            return f"{value!r} is infinite, which the schema forbids (float_domain disallow_inf)"
-    return None
-
-
-def check_values(source: CsvText, rules: list[ColumnRule]) -> None:
-    """The first cell that does not fit its column's schema type, NaN/Inf rule or presence, as a DataError."""
-    index = {name: i for i, name in enumerate(source.header)}
-    checks = [(index[r.name], r) for r in rules if r.name in index and (r.kind in ("INT", "FLOAT") or r.every_row)]
-    if not checks:
-        return
-    bad_value = _bad_value
-    for row, line, fields in records(source):
-        for i, rule in checks:
-            value = fields[i]
-            if value == "":  # CsvExampleGen's missing value (a cell of spaces is a string, so a bad number)
-                if rule.every_row:
-                    raise DataError(
-                        f"{source.path}: row {row} (line {line}), column {rule.name!r} is empty, but the schema "
-                        f"requires a value in every row ({rule.why_required}); fill it in or drop the row."
-                    )
-                continue
-            why = bad_value(rule, value)
-            if why:
-                raise DataError(f"{source.path}: row {row} (line {line}), column {rule.name!r}: {why}; fix the "
-                                "value or drop the row.")
-
-
-# ------------------------------------------------------------------------------------------------ entry point
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def check_data(cfg: PipelineConfig) -> list[str]:
-    """Returns the CSV columns after checking files, columns and values (see the module docstring)."""
-    if cfg.example_gen != "csv":
-        return []  # built-in data sets (digits) have no CSV to check
-    try:
-        data_dir = cfg.data_dir
-    except ConfigError as err:
-        raise DataError(str(err)) from None
-    sources = _read_dir(data_dir)
-    first = sources[0].path
-    columns = sources[0].header
-    present = set(columns)
-    for column in cfg.label.raw_columns:
-        if column not in present:
-            raise DataError(
-                f"label column {column!r} is not in {first} (columns: {', '.join(columns)}); "
-                "fix label in the config or pass the right --data."
-            )
-    named = {
-        "features.include": cfg.features.include or (),
-        "features.exclude": cfg.features.exclude,
-        "features.categorical": cfg.features.categorical,
-        "features.bucketize": tuple(cfg.features.bucketize),
-        "evaluation.slices": cfg.evaluation.slices,
-    }
-    for key, names in named.items():
-        missing = [n for n in names if n not in present]
-        if missing:
-            raise DataError(f"{key} names {missing}, not columns of {first}; columns are: {', '.join(columns)}.")
-    if cfg.schema_path is None:
-        return columns  # SchemaGen infers the schema from this data: nothing more to hold it against
-    rules = schema_rules(cfg.schema_path)
-    for rule in rules:
-        if rule.required and rule.name not in present:
-            raise DataError(
-                f"{first}: column {rule.name!r} is missing, but the schema {_shown(cfg.schema_path)} requires it "
-                f"({rule.why_required}); add the column or pass the right --data (columns: {', '.join(columns)})."
-            )
-    for source in sources:
-        check_values(source, rules)
-    return columns

@@ -76,7 +76,7 @@ class BlessingReport:
 
 
 def _metric_name(config) -> str:
-    from pipeline.evaluation import metric_default_name
+    from pipeline.dag.tfma_config import metric_default_name
 
     if config.config:
         try:

@@ -6,7 +6,8 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.config import TASK_METRICS, PipelineConfig
+from pipeline.config.evaluation import TASK_METRICS
+from pipeline.config.schema import PipelineConfig
 from trainer_module import features as F
 from trainer_module.run import RECONSTRUCTION_ERROR, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 

@@ -17,13 +17,13 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.dsl.compiler import constants as compiler_constants
 from tfx.orchestration.portable import runtime_parameter_utils
 
-from pipeline import beam_tuning
-from pipeline.config import PipelineConfig
+from pipeline.local import patches as beam_tuning
+from pipeline.config.schema import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
-from pipeline.home import Home
+from pipeline.paths import Home
 from pipeline.logs import RedactingFilter
 from pipeline.metadata.store import open_store, sqlite_config
-from pipeline.pipeline import Locations, create_pipeline
+from pipeline.dag.factory import Locations, create_pipeline
 
 # Above this much input, Beam's multi-processing mode pays for its process start-up and pickling (measured:
 # in-memory is faster on the 15k-row taxi CSV).

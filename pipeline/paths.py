@@ -1,13 +1,13 @@
-"""The home directory: everything a local run writes (metadata, artifacts, pushed models, logs) lives below it."""
+"""Where things are: the project root, the default home, and the layout of a home directory."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.metadata.store import SQLITE_FILE
-
-DEFAULT_HOME = Path(".tfx-e2e")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = Path(".tfx-e2e")  # relative to the working directory; --home moves it
+SQLITE_FILE = "metadata.sqlite"
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,8 @@ class Home:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def state(self) -> Path:
+        """Records kept between runs (the last successful run per pipeline)."""
+        return self.root / "state"

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     subm.add_argument("--experiment")
     subm.add_argument("--dry-run", action="store_true", help="validate and print the request; no network access")
 
-    from pipeline import inspect_cli
+    from cli import inspect as inspect_cli
 
     inspect_cli.add_parsers(sub)
 
@@ -208,9 +208,9 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from pipeline import config as config_lib
-    from pipeline.data import check_data
-    from pipeline.home import DEFAULT_HOME, Home
+    from pipeline.config import loader as config_lib
+    from pipeline.data.preflight import check_data
+    from pipeline.paths import DEFAULT_HOME, Home
     from pipeline.logs import log_path
     from pipeline.metadata.store import connection_config, open_store
 
@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         from pipeline.logs import redact
 
         print(f"  metadata  {redact(args.metadata)}", file=out)
-    from pipeline.lock import LockBusy, lock_path, run_lock
+    from pipeline.local.lock import LockBusy, lock_path, run_lock
 
     lock = lock_path(home.root, cfg.name, shared_store=bool(connection and connection.HasField("mysql")))
     try:
@@ -267,7 +267,7 @@ def _store_for_check(home: Any, connection: Any) -> Any:
 
 
 def _unchanged_since(args: argparse.Namespace, cfg: Any, home: Any, connection: Any) -> Any:
-    from pipeline import up_to_date
+    from pipeline.local import up_to_date
 
     store = _store_for_check(home, connection)
     if store is None:
@@ -279,8 +279,8 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
     from pipeline.logs import captured
 
     with captured(log_file):
-        from pipeline import local_runner
-        from pipeline.summary import summarize
+        from pipeline.local import runner as local_runner
+        from pipeline.metadata.summary import summarize
 
         result = local_runner.run(
             cfg,
@@ -308,7 +308,7 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
         return EXIT_USAGE if bad_data else EXIT_FAILED
     import io
 
-    from pipeline import up_to_date
+    from pipeline.local import up_to_date
 
     text = io.StringIO()
     print_summary(result, summary, text)
@@ -320,8 +320,8 @@ def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, 
 
 
 def cmd_schema_infer(args: argparse.Namespace, out: TextIO) -> int:
-    from pipeline.data import check_csv_dir
-    from pipeline.schema_tools import infer_schema
+    from pipeline.data.csv_format import check_csv_dir
+    from pipeline.data.schema_infer import infer_schema
 
     data_dir = Path(args.data).expanduser().resolve()
     check_csv_dir(data_dir)
@@ -345,7 +345,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO) -> int:
     import dataclasses
 
     from kubeflow.compile import CompileOptions, compile_pipeline
-    from pipeline import config as config_lib
+    from pipeline.config import loader as config_lib
     from pipeline.logs import captured, log_path
 
     cfg = config_lib.load_config(args.config, dict(args.overrides))
@@ -389,12 +389,12 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
-    from pipeline.home import DEFAULT_HOME
+    from pipeline.paths import DEFAULT_HOME
     from pipeline.logs import captured, log_path
 
     home = (args.home or DEFAULT_HOME).expanduser().resolve()
     with captured(log_path(home / "logs", "predict")):  # importing TFX and loading a SavedModel is noisy
-        from pipeline.predict import run as run_predict
+        from cli.predict import run as run_predict
 
         run_predict(args.model, args.input, home, args.config, args.json, out)
     return EXIT_OK
@@ -404,8 +404,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     # Progress and results go to the terminal's stdout even while TFX/TF output is redirected to a log file.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    from pipeline.config import ConfigError
-    from pipeline.data import DataError
+    from pipeline.config.schema import ConfigError
+    from pipeline.data.csv_format import DataError
     from pipeline.metadata.store import MetadataError
 
     try:
@@ -418,7 +418,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_predict(args, out)
         if args.command in commands:
             return commands[args.command](args, out)
-        from pipeline import inspect_cli
+        from cli import inspect as inspect_cli
 
         if args.command in inspect_cli.COMMANDS:
             return inspect_cli.run_command(args, out)

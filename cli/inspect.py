@@ -47,7 +47,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def open_for(args: argparse.Namespace):
-    from pipeline.home import DEFAULT_HOME, Home
+    from pipeline.paths import DEFAULT_HOME, Home
     from pipeline.metadata.store import connection_config, open_store, sqlite_config
 
     if args.metadata:
@@ -163,7 +163,7 @@ def cmd_compare(args, store, out) -> None:
 
 
 def cmd_blessing(args, store, out) -> None:
-    from pipeline.metadata.evaluation import blessing_report, run_of_model
+    from pipeline.metadata.eval_results import blessing_report, run_of_model
     from pipeline.metadata.queries import pipeline_of, resolve_run
 
     if args.target.isdigit():

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from pipeline.config import PipelineConfig
+from pipeline.config.schema import PipelineConfig
 from pipeline.metadata.runs import Artifact, NodeExecution
 
 

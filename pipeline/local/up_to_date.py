@@ -23,8 +23,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Optional
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CODE_PACKAGES = ("pipeline", "components", "trainer_module")
+from pipeline.paths import PROJECT_ROOT
+
+CODE_PACKAGES = ("cli", "pipeline", "components", "trainer_module")
 RECORD_FILE = "last_successful_run.json"
 VERSIONED = ("tfx", "tensorflow", "tensorflow-transform", "tensorflow-model-analysis", "apache-beam", "tfx-e2e")
 

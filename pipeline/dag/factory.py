@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from pipeline import tfx_api as tfx
+from pipeline.dag import tfx_api as tfx
 
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import strategy as baseline
-from pipeline.config import PipelineConfig
-from pipeline.evaluation import eval_config
+from pipeline.config.schema import PipelineConfig
+from pipeline.dag.tfma_config import eval_config
 from trainer_module import features as F
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"

@@ -1,0 +1,2 @@
+"""The one typed pipeline configuration: schema.py (the dataclasses), evaluation.py (metrics and gates per task),
+loader.py (YAML + overrides → PipelineConfig), checks.py (rules across keys)."""

@@ -1,0 +1,67 @@
+"""Checks of a whole config that need more than one key at a time (one key's type is checked while loading)."""
+
+from __future__ import annotations
+
+from pipeline.config.evaluation import TASK_METRICS, Gates, objective_of
+from pipeline.config.schema import EXAMPLE_GENS, TASKS, ConfigError, PipelineConfig
+
+
+def validate(cfg: PipelineConfig, where: str) -> None:
+    """Checks that need more than one key at a time."""
+    if not isinstance(cfg.name, str) or not cfg.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{where}: name must be letters, digits, - or _, got {cfg.name!r}.")
+    if cfg.task not in TASKS:
+        raise ConfigError(f"{where}: task must be one of {', '.join(TASKS)}, got {cfg.task!r}.")
+    label = cfg.label
+    if bool(label.column) == bool(label.fn):
+        raise ConfigError(f"{where}: label needs exactly one of 'column' or 'fn' (a dotted function path).")
+    if label.fn and not label.inputs:
+        raise ConfigError(f"{where}: label.fn needs label.inputs, the raw columns the function reads.")
+    if label.fn and not label.name:
+        raise ConfigError(f"{where}: label.fn needs label.name, what the computed label is called.")
+    if cfg.example_gen not in EXAMPLE_GENS:
+        raise ConfigError(f"{where}: example_gen must be one of {', '.join(EXAMPLE_GENS)}, got {cfg.example_gen!r}.")
+    if not 1 <= cfg.eval_split_percent <= 90:
+        raise ConfigError(f"{where}: eval_split_percent must be between 1 and 90, got {cfg.eval_split_percent}.")
+    if cfg.split_buckets is not None and cfg.example_gen != "csv":
+        raise ConfigError(f"{where}: split_buckets applies to example_gen: csv only; use eval_split_percent.")
+    from trainer_module.models import FAMILIES  # the registry of model builders
+
+    for family in (cfg.model.family, *cfg.model.hparams_by_family):
+        if family not in FAMILIES:
+            raise ConfigError(
+                f"{where}: model family {family!r} is unknown; known families: {', '.join(sorted(FAMILIES))}."
+            )
+    gate_sets = {None: Gates(cfg.evaluation.thresholds, cfg.evaluation.change_thresholds), **cfg.evaluation.by_family}
+    for family, gates in gate_sets.items():
+        if family is not None and family not in FAMILIES:
+            raise ConfigError(f"{where}: evaluation.by_family names unknown model family {family!r}.")
+        objective = objective_of(cfg.task, family or cfg.model.family)
+        if family is None and cfg.model.family in cfg.evaluation.by_family:
+            continue  # the top-level gates are not used for this family
+        metrics = TASK_METRICS[objective]
+        for metric in [*gates.thresholds, *gates.change_thresholds]:
+            if metric not in metrics:
+                where_key = f"evaluation.by_family.{family}" if family else "evaluation"
+                raise ConfigError(
+                    f"{where}: {where_key} metric {metric!r} is not computed for {objective} "
+                    f"(model family {family or cfg.model.family}); use one of {', '.join(metrics)}."
+                )
+    overlap = set(cfg.features.categorical) & set(cfg.features.bucketize)
+    if overlap:
+        raise ConfigError(f"{where}: features {sorted(overlap)} are both categorical and bucketized; pick one.")
+    from trainer_module.strategy import STRATEGIES as strategies  # TensorFlow is imported only to create one
+
+    if cfg.training.strategy not in strategies:
+        raise ConfigError(
+            f"{where}: training.strategy {cfg.training.strategy!r} is unknown; use one of {', '.join(strategies)}."
+        )
+    if cfg.training.workers > 1 and cfg.training.strategy != "multi_worker":
+        raise ConfigError(
+            f"{where}: training.workers {cfg.training.workers} needs training.strategy multi_worker "
+            "(--strategy multi_worker --workers N)."
+        )
+    if cfg.training.mixed_precision not in (None, "bf16", "fp16"):
+        raise ConfigError(
+            f"{where}: training.mixed_precision must be bf16 or fp16 (or absent), got {cfg.training.mixed_precision!r}."
+        )
