@@ -20,8 +20,8 @@ from typing import Optional, Sequence  # noqa: E402
 import numpy as np  # noqa: E402
 
 import trainer_module  # noqa: E402,F401  (checks TF_USE_LEGACY_KERAS=1 and that TensorFlow is not imported yet)
+from trainer_module.serving_contract import SERVING_SIGNATURE as SIGNATURE  # noqa: E402
 
-SIGNATURE = "serving_default"
 BATCH_SIZE = 2048
 THRESHOLD = 0.5
 BIG_TIP_FRACTION = 0.2  # the official example's label: tips > 20 % of the fare

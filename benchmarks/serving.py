@@ -34,14 +34,14 @@ from typing import Callable, Optional, Sequence
 import trainer_module  # noqa: F401  (sets TF_USE_LEGACY_KERAS=1 before TensorFlow is imported)
 
 from benchmarks.common import machine, median, write_json
+from components.atomic_pusher import layout
+from trainer_module.serving_contract import SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 BATCH_SIZES = (1, 256)
 DEFAULT_REPEATS = {1: 500, 256: 100}
 WARMUP = 20
 CHUNK = {1: 50, 256: 20}  # timed calls per callable before moving on to the next one (interleaving)
 TARGET_RATIO = 2.0
-SERVING_SIGNATURE = "serving_default"
-TRANSFORM_SIGNATURE = "transform_features"
 MODEL_NAME = "taxi"
 
 
@@ -49,8 +49,7 @@ MODEL_NAME = "taxi"
 
 
 def _versions(base: Path) -> list[Path]:
-    found = [p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").is_file()]
-    return sorted(found, key=lambda p: int(p.name))
+    return [Path(v.path) for v in layout.numeric_versions(base, complete=True)]
 
 
 def resolve_model(path: Path) -> Path:

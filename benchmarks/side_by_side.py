@@ -41,6 +41,7 @@ from benchmarks.common import (
     tfx_e2e,
     write_json,
 )
+from components.atomic_pusher import layout
 
 OFFICIAL = "official"
 OURS = "ours"
@@ -85,8 +86,8 @@ def _newest_version(base: Path) -> Optional[Path]:
     """The highest numeric subdirectory holding a SavedModel (`.tmp-*` and other names are skipped)."""
     if not base.is_dir():
         return None
-    versions = [p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").is_file()]
-    return max(versions, key=lambda p: int(p.name)) if versions else None
+    versions = layout.numeric_versions(base, complete=True)
+    return Path(versions[-1].path) if versions else None
 
 
 def _canonical(serialized: list[bytes]) -> Counter:

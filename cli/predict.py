@@ -1,57 +1,40 @@
-"""`tfx-e2e predict`: resolve the model, predict, print one line per row or one JSON array."""
+"""`tfx-e2e predict`: resolve the pushed model, serve the rows through it (pipeline.predict), print the outputs."""
 
 from __future__ import annotations
 
-import json
+import argparse
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, TextIO
 
-import numpy as np
+from cli import checks, flags, logfile
+from cli.errors import EXIT_OK
 
-from pipeline.predict.serve import Predictions, as_records, predict
-
-TEXT_MAX_VALUES = 16  # outputs with more values per row (e.g. an autoencoder's reconstruction) only go to --json
-
-
-def _fmt(value: Any) -> str:
-    array = np.asarray(value)
-    if array.dtype.kind in "SUO":
-        items = [v.decode() if isinstance(v, bytes) else str(v) for v in array.ravel().tolist()]
-        return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
-    flat = array.ravel()
-    if flat.size == 1:
-        return f"{flat[0]:.6g}"
-    return "[" + ", ".join(f"{v:.4g}" for v in flat) + "]"
+INPUT_HINT = "give a .csv file (with a header row) or a .jsonl file (one JSON object per line)"
 
 
-def text_lines(result: Predictions) -> Iterator[str]:
-    """`row N  <output> <value> ...`; class probabilities also name the most likely class."""
-    shown = {n: v for n, v in result.outputs.items() if np.size(v[0]) <= TEXT_MAX_VALUES} if result.rows else {}
-    shown = shown or result.outputs
-    for i in range(result.rows):
-        parts = []
-        for name, values in shown.items():
-            parts.append(f"{name} {_fmt(values[i])}")
-            if name == "probabilities" and np.size(values[i]) > 1:
-                parts.append(f"class {int(np.argmax(values[i]))}")
-        yield f"row {i + 1:<5} " + "  ".join(parts)
+def add_parsers(sub: Any) -> None:
+    pred = sub.add_parser("predict", help="serve raw CSV / JSON-lines rows through a pushed model")
+    pred.add_argument("--model", required=True, metavar="DIR|latest",
+                      help="a pushed version dir, a model base dir (its highest version), or `latest`: the highest "
+                           "version under <home>/serving/<the config's model name>")
+    pred.add_argument("--input", required=True, type=Path, metavar="FILE",
+                      help="FILE.csv (header row) or FILE.jsonl (one JSON object per line); columns the model does "
+                           "not read, such as the label, are ignored")
+    pred.add_argument("--json", action="store_true", help="print one JSON array (every output) instead of lines")
+    flags.add_home(pred, "predict", "with --model latest: the home whose serving/ to read")
+    flags.add_config(pred, when="with --model latest: ")
+    pred.set_defaults(handler=cmd_predict)
 
 
-def write(result: Predictions, as_json: bool, out: Any, input_path: Path) -> None:
-    if as_json:
-        print(json.dumps(as_records(result)), file=out)
-        return
-    print(f"model    {result.model_dir}", file=out)
-    print(f"input    {input_path} ({result.rows} row{'s' if result.rows != 1 else ''})", file=out)
-    if result.ignored_columns:
-        print(f"ignored  {', '.join(result.ignored_columns)} (not read by the model)", file=out)
-    hidden = [n for n in result.outputs if result.rows and np.size(result.outputs[n][0]) > TEXT_MAX_VALUES]
-    if hidden and len(hidden) < len(result.outputs):
-        print(f"outputs  {', '.join(hidden)} not shown (--json has them)", file=out)
-    for line in text_lines(result):
-        print(line, file=out)
+def cmd_predict(args: argparse.Namespace, out: TextIO) -> int:
+    from cli.render.predictions import write
+    from pipeline.predict.serve import predict, resolve_model
 
-
-def run(model: str, input_path: Path, home: Path, config: Optional[str], as_json: bool, out: Any) -> None:
-    result = predict(model, input_path, home, config)
-    write(result, as_json, out, Path(input_path))
+    home = checks.home(args.home)
+    input_path = checks.input_file(args.input, "--input", INPUT_HINT)
+    config = checks.config_file(args.config) if args.config else None
+    model_dir = resolve_model(args.model, home.root, config)  # before the log: "no model yet" leaves nothing behind
+    with logfile.capture(logfile.new(home, "predict")):  # importing TFX and loading a SavedModel is noisy
+        result = predict(str(model_dir), input_path, home.root, config)
+    write(result, args.json, out, Path(args.input))
+    return EXIT_OK

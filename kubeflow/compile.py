@@ -9,8 +9,8 @@ from typing import Optional, Sequence
 
 from pipeline.paths import PROJECT_ROOT
 from pipeline.config.schema import ConfigError, PipelineConfig
+from kubeflow.targets import TARGETS
 
-TARGETS = ("vertex", "kubeflow")
 BUILD_DIR = PROJECT_ROOT / "kubeflow" / "build"
 DATA_ROOT_PARAMETER = "data-root"
 
@@ -77,7 +77,8 @@ def check_options(cfg: PipelineConfig, options: CompileOptions) -> None:
     if (options.vertex_training or options.vertex_endpoint) and options.target != "vertex":
         raise ConfigError("--vertex-training and --vertex-endpoint need --target vertex.")
     if options.replica_count > 1 and cfg.training.strategy not in ("auto", "multi_worker"):
-        raise ConfigError("--replica-count > 1 trains multi-worker: use --strategy multi_worker (or auto).")
+        raise ConfigError(  # compile has no --strategy flag: the config key is what the user can set
+            "--replica-count > 1 trains multi-worker: use --set training.strategy=multi_worker (or auto).")
 
 
 def _schema_file(cfg: PipelineConfig) -> Optional[str]:
@@ -100,7 +101,8 @@ def compile_pipeline(cfg: PipelineConfig, options: CompileOptions) -> Path:
 
     from tfx import v1 as tfx
 
-    from pipeline.dag.factory import Locations, VertexOptions, create_pipeline
+    from pipeline.dag.factory import create_pipeline
+    from pipeline.dag.targets import CloudTarget, Locations, VertexOptions
 
     data = None
     if cfg.example_gen == "csv":
@@ -126,11 +128,7 @@ def compile_pipeline(cfg: PipelineConfig, options: CompileOptions) -> Path:
     tfx_pipeline = create_pipeline(
         cfg,
         Locations(data=data, pipeline_root=options.pipeline_root, serving_dir=options.serving_dir or ""),
-        beam_pipeline_args=beam_args(options),
-        metadata_connection_config=None,  # the cloud orchestrator brings its own MLMD
-        vertex=vertex,
-        schema_file=_schema_file(cfg),
-        portable_resolvers=True,
+        CloudTarget(beam_pipeline_args=beam_args(options), schema_file=_schema_file(cfg), vertex=vertex),
     )
     out = Path(options.out or default_output(cfg, options.target)).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,14 @@ def quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-_SECRET = re.compile(r"""(password\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)|(://[^:/@\s]+:)[^@\s]+@""", re.IGNORECASE)
+# A password field (text-format proto as TFX logs the MySQL config, JSON, a Python dict, `password=...`) up to the
+# end of its quoted value (escaped quotes included) or of the word; or the password of a URI's user info, which ends
+# at the netloc's last "@" (urlparse's rule, so a password holding "@" is removed whole).
+_SECRET = re.compile(
+    r"""(password["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)"""
+    r"""|(://[^:/?#\s]*:)[^/?#\s]*@""",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:

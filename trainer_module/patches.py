@@ -1,26 +1,63 @@
-"""Process-wide TensorFlow settings that make training and export faster without changing any result.
+"""The one private TensorFlow internal the Trainer relies on, fenced: AutoGraph's do-not-convert list gains tf_keras.
 
 AutoGraph rewrites the source of every Python function a `tf.function` calls, unless the function's module is on
-its do-not-convert list. TensorFlow 2.16 lists `keras` there but not `tf_keras`, the Keras 2 package TFX needs
-(TF_USE_LEGACY_KERAS=1), so tracing `model.fit`'s train and test functions re-parses and converts all of tf-keras'
-internals (`Functional._run_internal_graph`, `Layer.__call__`, ...). On the taxi model that was 60-70 % of the
-Trainer's time (py-spy; benchmarks/RESULTS.md). tf-keras is the same code that ran unconverted as `keras` before
-the split, so listing it restores the old behaviour; user code (layers, a custom train_step) is still converted.
+its do-not-convert list (tensorflow.python.autograph.core.config.CONVERSION_RULES). TensorFlow 2.16 lists `keras`
+there but not `tf_keras`, the Keras 2 package TFX needs (TF_USE_LEGACY_KERAS=1), so tracing `model.fit`'s train and
+test functions re-parses and converts all of tf-keras' internals (`Functional._run_internal_graph`,
+`Layer.__call__`, ...). On the taxi model that was 60-70 % of the Trainer's time (py-spy; benchmarks/RESULTS.md).
+tf-keras is the same code that ran unconverted as `keras` before the split, so listing it restores the old
+behaviour; user code (layers, a custom train_step) is still converted. No public API sets a module-wide rule
+(`tf.autograph.experimental.do_not_convert` marks one function at a time, and tf-keras is not ours to decorate).
+
+Checked against tensorflow 2.16.2 and tf-keras 2.16.0 (requirements.lock); tests/unit/test_patches_trainer.py fails
+when those versions or the internals below change, and apply() raises UpstreamChanged instead of training with a
+rule that does nothing.
 """
 
 from __future__ import annotations
 
+CHECKED_AGAINST = {"tensorflow": "2.16.2", "tf-keras": "2.16.0"}
+MODULE = "tf_keras"
+
 _applied = False
 
 
-def skip_autograph_for_tf_keras() -> None:
-    """Adds `tf_keras` to AutoGraph's do-not-convert modules (idempotent)."""
+class UpstreamChanged(RuntimeError):
+    """The AutoGraph internals the patch edits are not what it was written against."""
+
+    def __init__(self, what: str):
+        versions = ", ".join(f"{name} {version}" for name, version in CHECKED_AGAINST.items())
+        super().__init__(
+            f"trainer_module.patches [autograph]: {what}. The patch was checked against {versions}; "
+            f"re-check it against the installed versions (tests/unit/test_patches_trainer.py)."
+        )
+
+
+def _has_rule(rules: tuple) -> bool:
+    return any(getattr(rule, "_prefix", None) == MODULE for rule in rules)
+
+
+def apply() -> None:
+    """Adds `tf_keras` to AutoGraph's do-not-convert rules, then checks AutoGraph now leaves tf-keras alone
+    (idempotent)."""
     global _applied
     if _applied:
         return
+    import tensorflow as tf
     from tensorflow.python.autograph.core import config as autograph_config
+    from tensorflow.python.autograph.impl import conversion
 
-    rules = autograph_config.CONVERSION_RULES
-    if not any(getattr(rule, "_prefix", None) == "tf_keras" for rule in rules):
-        autograph_config.CONVERSION_RULES = (*rules, autograph_config.DoNotConvert("tf_keras"))
+    rules = getattr(autograph_config, "CONVERSION_RULES", None)
+    do_not_convert = getattr(autograph_config, "DoNotConvert", None)
+    if not isinstance(rules, tuple) or do_not_convert is None:
+        raise UpstreamChanged("tensorflow.python.autograph.core.config has no CONVERSION_RULES tuple or DoNotConvert")
+    if "CONVERSION_RULES" not in conversion.is_allowlisted.__code__.co_names:
+        raise UpstreamChanged("AutoGraph's is_allowlisted no longer reads config.CONVERSION_RULES")
+    layer_call = tf.keras.layers.Dense.__call__
+    if not layer_call.__module__.startswith(MODULE + "."):
+        raise UpstreamChanged(f"tf.keras is {layer_call.__module__}, not {MODULE} (is TF_USE_LEGACY_KERAS set?)")
+    if not _has_rule(rules):
+        autograph_config.CONVERSION_RULES = (*rules, do_not_convert(MODULE))
+    if not conversion.is_allowlisted(layer_call):
+        raise UpstreamChanged("with the rule added, AutoGraph still converts tf_keras.layers.Dense.__call__")
     _applied = True

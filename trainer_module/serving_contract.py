@@ -1,6 +1,6 @@
 """The serving contract of every exported model: signature names, their input key and output keys (one source).
 
-The exporter (trainer_module.run), the TFMA config, the Pusher's smoke test and warmup requests, `tfx-e2e predict`
+The exporter (trainer_module.export), the TFMA config, the Pusher's smoke test and warmup requests, `tfx-e2e predict`
 and the benchmarks all read these names from here. Pure constants: importing this module loads no TensorFlow.
 """
 

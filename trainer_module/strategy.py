@@ -1,4 +1,4 @@
-"""Chooses the tf.distribute strategy for training and says why."""
+"""Chooses the tf.distribute strategy for training and says why; tells the chief worker (which writes) apart."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def decide(requested: str, gpus: int, tf_config: Optional[str], tpu_found: bool)
     if gpus == 1:
         return Choice("one_device", "one GPU visible")
     return Choice("default", "no GPU, TPU or multi-worker cluster found")
+
+
+def is_chief(tf_config: Optional[str]) -> bool:
+    """The chief writes the model and logs: the `chief` task, else worker 0, else a single process."""
+    if not tf_config:
+        return True
+    config = json.loads(tf_config)
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
 
 
 def _task_count(tf_config: Optional[str]) -> int:

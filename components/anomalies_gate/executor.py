@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from absl import logging
@@ -11,11 +9,10 @@ from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from components.anomalies_gate.schema_diff import Finding, MissingSchemaDiffError, read_findings, split_dirs
+
 ANOMALIES_KEY = "anomalies"
 ALLOW_ANOMALIES_KEY = "allow_anomalies"
-
-# ExampleValidator writes one Anomalies proto per split under this name (tfx.components.example_validator.executor).
-SCHEMA_DIFF_FILE = "SchemaDiff.pb"
 ALLOW_FLAG = "--allow-anomalies"
 # How many features the one-line summary names before "and N more" (the full report lists them all).
 SUMMARY_FEATURES = 4
@@ -26,69 +23,30 @@ class AnomaliesFoundError(RuntimeError):
     is a one-line summary (what a terminal shows)."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    split: str
-    feature: str  # `<dataset>` for dataset-level anomalies
-    kind: str  # the short description(s), e.g. "Unexpected string values"
-    types: str  # the AnomalyInfo.Type enum name(s), e.g. ENUM_TYPE_UNEXPECTED_STRING_VALUES
-    description: str
-
-
 def split_uris(artifact: types.Artifact) -> Dict[str, str]:
     """split name -> directory, from the artifact's split_names, else from its Split-* directories."""
-    from tfx.dsl.io import fileio
-
     names = artifact_utils.decode_split_names(artifact.split_names) if artifact.split_names else []
     if names:
         return {name: artifact_utils.get_split_uri([artifact], name) for name in names}
-    if not fileio.isdir(artifact.uri):
-        return {}
-    return {
-        entry.rstrip("/")[len("Split-"):]: os.path.join(artifact.uri, entry.rstrip("/"))
-        for entry in sorted(fileio.listdir(artifact.uri))
-        if entry.startswith("Split-")
-    }
+    return split_dirs(artifact.uri)
 
 
-def _describe(info: Any) -> tuple[str, str]:
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
-
-    kinds = sorted({r.short_description for r in info.reason if r.short_description}) or [info.short_description]
-    names = sorted({anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason})
-    return ", ".join(k for k in kinds if k) or "anomaly", ", ".join(names)
-
-
-def read_findings(artifact: types.Artifact) -> List[Finding]:
-    """Every anomaly of every split. A split without its SchemaDiff.pb is an error: the gate fails closed."""
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
-    from tfx.dsl.io import fileio
-
+def gate_findings(artifact: types.Artifact) -> List[Finding]:
+    """Every anomaly of every split. No splits, or a split without its SchemaDiff.pb, is an error: the gate fails
+    closed."""
     splits = split_uris(artifact)
     if not splits:
         raise AnomaliesFoundError(
             f"AnomaliesGate: the anomalies artifact {artifact.uri} has no splits; cannot tell whether the data is "
             "valid, so the run stops here."
         )
-    findings = []
-    for split, uri in sorted(splits.items()):
-        path = os.path.join(uri, SCHEMA_DIFF_FILE)
-        if not fileio.exists(path):
-            raise AnomaliesFoundError(
-                f"AnomaliesGate: {path} is missing (split {split}); cannot tell whether the data is valid, "
-                "so the run stops here."
-            )
-        anomalies = anomalies_pb2.Anomalies()
-        with fileio.open(path, "rb") as f:
-            anomalies.ParseFromString(f.read())
-        for feature, info in sorted(anomalies.anomaly_info.items()):
-            kind, type_names = _describe(info)
-            findings.append(Finding(split, feature, kind, type_names, " ".join(info.description.split())))
-        if anomalies.HasField("dataset_anomaly_info") and anomalies.dataset_anomaly_info.reason:
-            info = anomalies.dataset_anomaly_info
-            kind, type_names = _describe(info)
-            findings.append(Finding(split, "<dataset>", kind, type_names, " ".join(info.description.split())))
-    return findings
+    try:
+        return read_findings(splits)
+    except MissingSchemaDiffError as err:
+        raise AnomaliesFoundError(
+            f"AnomaliesGate: {err.path} is missing (split {err.split}); cannot tell whether the data is valid, "
+            "so the run stops here."
+        ) from None
 
 
 def summary_line(findings: List[Finding], uri: str) -> str:
@@ -111,7 +69,7 @@ def report(findings: List[Finding], uri: str) -> str:
     lines = [f"ExampleValidator found anomalies against the schema (anomalies artifact: {uri}):"]
     for f in findings:
         lines.append(f"  split {f.split}, feature {f.feature}: {f.kind} [{f.types}]")
-        lines.append(f"      {f.description}")
+        lines.append(f"      {' '.join(f.description.split())}")
     lines.append("The run stops here: Transform, Trainer, Evaluator and Pusher do not run.")
     lines.append(summary_line(findings, uri))
     return "\n".join(lines)
@@ -135,7 +93,7 @@ class Executor(base_executor.BaseExecutor):
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         artifact = artifact_utils.get_single_instance(input_dict[ANOMALIES_KEY])
-        findings = read_findings(artifact)
+        findings = gate_findings(artifact)
         if not findings:
             logging.info("AnomaliesGate: no anomalies in %s; the run continues.", artifact.uri)
             return

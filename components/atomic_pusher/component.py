@@ -9,16 +9,16 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.atomic_pusher.executor import (
+from components.atomic_pusher.executor import Executor
+from components.atomic_pusher.parameters import (
     BASE_DIRECTORY_KEY,
     DEFAULT_WARMUP_EXAMPLES,
     EXAMPLES_KEY,
     MODEL_BLESSING_KEY,
     MODEL_KEY,
-    PUSHED_MODEL_KEY,
     WARMUP_EXAMPLES_KEY,
-    Executor,
 )
+from components.atomic_pusher.properties import PUSHED_MODEL_KEY
 
 
 class AtomicPusherSpec(ComponentSpec):
@@ -42,7 +42,7 @@ class AtomicPusher(base_component.BaseComponent):
     """Pushes a blessed model into TF Serving's layout, `<base_directory>/<version>/`, so that a partial version is
     never visible, after checking that it serves.
 
-    Only when `model_blessing` is blessed: loads the candidate SavedModel, calls `serving_default` on up to
+    Only when `model_blessing` is blessed: loads the candidate SavedModel, calls its serving signature on up to
     `warmup_examples` serialized tf.Examples from the eval split of `examples` (fails on an error or a non-finite
     output), copies it into `<base_directory>/.tmp-<version>-<random>` with
     `assets.extra/tf_serving_warmup_requests` (PredictionLog TFRecords of those examples, replayed by TF Serving

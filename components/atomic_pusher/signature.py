@@ -1,6 +1,6 @@
 """The raw columns a SavedModel's serving signature parses, read from the `tf.io.parse_example` op in its graph.
 
-A model exported by `trainer_module.run` serves serialized raw tf.Examples: its `serving_default` function starts
+A model exported by `trainer_module.run` serves serialized raw tf.Examples: its serving signature's function starts
 with `tf.io.parse_example(examples, spec)`, and that spec (feature names, dtypes, fixed or variable length, dense
 shapes and defaults) is stored in saved_model.pb as the constant inputs and attributes of one `ParseExampleV2` op.
 Reading it back gives the exact column types the model expects without the Transform graph or the schema, so any
@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Tuple
 
-SERVING_SIGNATURE = "serving_default"
+from trainer_module.serving_contract import SERVING_SIGNATURE
+
 SERVE_TAG = "serve"
 _PARSE_OPS = ("ParseExampleV2",)  # what tf.io.parse_example emits in TF 2
 _DTYPES = {1: "float", 9: "int", 7: "bytes"}  # DT_FLOAT, DT_INT64, DT_STRING: the only tf.Example value types

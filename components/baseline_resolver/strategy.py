@@ -7,42 +7,53 @@ itself and re-blesses it, and the Pusher pushes the same model again as a new ve
 keeps the rerun fully cached and makes "baseline" mean what users expect: the previously blessed *other* model.
 Models of another family (say, a cnn classifier when the candidate is an autoencoder) are skipped too: their
 outputs measure different things, so comparing metrics across them means nothing, and their weights do not fit.
+
+The family is the Model artifact's `model_family` custom property, set by the tagged Trainer executor
+(components/tagged_trainer) when the model is produced. A Model without it (trained before the Trainer tagged its
+output, or by a Trainer run without that executor) never matches a family: it is never a baseline or a warm-start
+source while a family is configured.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import ml_metadata as mlmd
 from tfx import types
+from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
-from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
+
+from components.tagged_trainer.properties import model_family
 
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
 CANDIDATE_KEY = "candidate"
 
 
-def model_family(model: types.Artifact) -> Optional[str]:
-    """The model family the Trainer recorded beside the SavedModel (trainer_module.warm_start), if any."""
-    from tfx.dsl.io import fileio
-    from tfx.utils import path_utils
+def latest_blessed(
+    models: Sequence[types.Artifact], blessings: Sequence[types.Artifact]
+) -> Optional[Tuple[types.Artifact, types.Artifact]]:
+    """(model, its blessing) for the blessed model with the highest MLMD id, or None.
 
-    from trainer_module import warm_start
-
-    path = os.path.join(warm_start.weights_dir(path_utils.serving_model_dir(model.uri)), warm_start.MANIFEST)
-    try:
-        with fileio.open(path) as f:
-            return json.load(f).get("family")
-    except Exception:  # pylint: disable=broad-except  (missing or unreadable manifest, any filesystem: unknown)
-        return None
+    The rule of TFX 1.16's LatestBlessedModelStrategy, through the ModelBlessing's public custom properties: a
+    blessing counts when `blessed` == 1, and it blesses the model whose id is its `current_model_id`. Models are
+    tried from the highest id down; when several blessings name the same model, the last one in `blessings` wins
+    (TFX builds a dict from the list in order). tests/unit/test_baseline_resolver.py compares the two."""
+    blessing_of: Dict[int, types.Artifact] = {}
+    for blessing in blessings:
+        if blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1:
+            model_id = blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
+            blessing_of[model_id] = blessing
+    for model in sorted(models, key=lambda m: m.id, reverse=True):
+        if model.id in blessing_of:
+            return model, blessing_of[model.id]
+    return None
 
 
 class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
     """Inputs: `model` (all models), `model_blessing` (all blessings) and optionally `candidate` (this run's
-    Trainer model, never returned as its own baseline). Config `family`: only models of that family qualify.
+    Trainer model, never returned as its own baseline). Config `family`: only models tagged with that family
+    qualify (untagged models never do); None: every model qualifies.
 
     Used twice: as the Evaluator's baseline (with `candidate`) and as the warm-start source (without).
     """
@@ -60,12 +71,8 @@ class LatestBlessedOtherModelStrategy(resolver.ResolverStrategy):
             for m in input_dict.get(MODEL_KEY, [])
             if m.id not in candidate_ids and (self._family is None or model_family(m) == self._family)
         ]
-        blessings = list(input_dict.get(BLESSING_KEY, []))
-        result = {MODEL_KEY: [], BLESSING_KEY: []}
-        if models and blessings:
-            result = LatestBlessedModelStrategy()._resolve(  # pylint: disable=protected-access
-                {MODEL_KEY: models, BLESSING_KEY: blessings}, MODEL_KEY, BLESSING_KEY
-            )
+        found = latest_blessed(models, input_dict.get(BLESSING_KEY, []))
+        result = {MODEL_KEY: [found[0]] if found else [], BLESSING_KEY: [found[1]] if found else []}
         if CANDIDATE_KEY in input_dict:
             result[CANDIDATE_KEY] = candidates
         return result

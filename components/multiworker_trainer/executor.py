@@ -1,5 +1,8 @@
 """Trainer executor that runs run_fn in N fresh worker processes with TF_CONFIG, and fails with a worker's error.
 
+It is the tagged Trainer executor (components/tagged_trainer) with another way to train: the output Model gets
+its `model_family` property whether one process trained it or N.
+
 Why processes: MultiWorkerMirroredStrategy must be created before any other TensorFlow op runs in its process, and
 the pipeline process has already run TensorFlow (Transform). Every worker, the chief (worker 0) too, therefore
 starts fresh. On Kubeflow/Vertex the platform starts the workers and sets TF_CONFIG; this executor is local only.
@@ -18,10 +21,11 @@ from typing import Any, Dict, List
 
 from absl import logging
 from tfx import types
-from tfx.components.trainer import executor as trainer_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import path_utils
+
+from components.tagged_trainer import executor as tagged_trainer
 
 POLL_SECONDS = 0.5
 LOG_TAIL_LINES = 25
@@ -60,10 +64,10 @@ def _tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
         return "(no output)"
 
 
-class Executor(trainer_executor.GenericExecutor):
-    """GenericExecutor, but with training.workers > 1 the run_fn runs once per worker process."""
+class Executor(tagged_trainer.Executor):
+    """The tagged Trainer executor, but with training.workers > 1 the run_fn runs once per worker process."""
 
-    def Do(
+    def train(
         self,
         input_dict: Dict[str, List[types.Artifact]],
         output_dict: Dict[str, List[types.Artifact]],
@@ -71,7 +75,7 @@ class Executor(trainer_executor.GenericExecutor):
     ) -> None:
         workers = workers_requested(exec_properties)
         if workers < 2:
-            super().Do(input_dict, output_dict, exec_properties)
+            super().train(input_dict, output_dict, exec_properties)
             return
         work_dir = tempfile.mkdtemp(prefix="tfx-e2e-multiworker-", dir=self._get_tmp_dir())
         payload = os.path.join(work_dir, "payload.json")

@@ -1,4 +1,5 @@
-"""Checks of a whole config that need more than one key at a time (one key's type is checked while loading)."""
+"""The rules a loaded config must follow beyond each key's type (loader.py checks types): allowed values, known
+model families and strategies, metrics the task computes, and rules across keys. Each error names the key."""
 
 from __future__ import annotations
 
@@ -7,11 +8,23 @@ from pipeline.config.schema import EXAMPLE_GENS, TASKS, ConfigError, PipelineCon
 
 
 def validate(cfg: PipelineConfig, where: str) -> None:
-    """Checks that need more than one key at a time."""
+    """Raises ConfigError (prefixed with `where`, the config's name) for the first rule `cfg` breaks."""
+    _check_name_and_task(cfg, where)
+    _check_label(cfg, where)
+    _check_data(cfg, where)
+    _check_model_and_gates(cfg, where)
+    _check_features(cfg, where)
+    _check_training(cfg, where)
+
+
+def _check_name_and_task(cfg: PipelineConfig, where: str) -> None:
     if not isinstance(cfg.name, str) or not cfg.name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"{where}: name must be letters, digits, - or _, got {cfg.name!r}.")
     if cfg.task not in TASKS:
         raise ConfigError(f"{where}: task must be one of {', '.join(TASKS)}, got {cfg.task!r}.")
+
+
+def _check_label(cfg: PipelineConfig, where: str) -> None:
     label = cfg.label
     if bool(label.column) == bool(label.fn):
         raise ConfigError(f"{where}: label needs exactly one of 'column' or 'fn' (a dotted function path).")
@@ -19,12 +32,19 @@ def validate(cfg: PipelineConfig, where: str) -> None:
         raise ConfigError(f"{where}: label.fn needs label.inputs, the raw columns the function reads.")
     if label.fn and not label.name:
         raise ConfigError(f"{where}: label.fn needs label.name, what the computed label is called.")
+
+
+def _check_data(cfg: PipelineConfig, where: str) -> None:
     if cfg.example_gen not in EXAMPLE_GENS:
         raise ConfigError(f"{where}: example_gen must be one of {', '.join(EXAMPLE_GENS)}, got {cfg.example_gen!r}.")
     if not 1 <= cfg.eval_split_percent <= 90:
         raise ConfigError(f"{where}: eval_split_percent must be between 1 and 90, got {cfg.eval_split_percent}.")
     if cfg.split_buckets is not None and cfg.example_gen != "csv":
         raise ConfigError(f"{where}: split_buckets applies to example_gen: csv only; use eval_split_percent.")
+
+
+def _check_model_and_gates(cfg: PipelineConfig, where: str) -> None:
+    """Known model families, and gates that name only metrics their family's objective computes."""
     from trainer_module.models import FAMILIES  # the registry of model builders
 
     for family in (cfg.model.family, *cfg.model.hparams_by_family):
@@ -47,9 +67,15 @@ def validate(cfg: PipelineConfig, where: str) -> None:
                     f"{where}: {where_key} metric {metric!r} is not computed for {objective} "
                     f"(model family {family or cfg.model.family}); use one of {', '.join(metrics)}."
                 )
+
+
+def _check_features(cfg: PipelineConfig, where: str) -> None:
     overlap = set(cfg.features.categorical) & set(cfg.features.bucketize)
     if overlap:
         raise ConfigError(f"{where}: features {sorted(overlap)} are both categorical and bucketized; pick one.")
+
+
+def _check_training(cfg: PipelineConfig, where: str) -> None:
     from trainer_module.strategy import STRATEGIES as strategies  # TensorFlow is imported only to create one
 
     if cfg.training.strategy not in strategies:

@@ -1,7 +1,9 @@
-"""The evaluation section of a config: which metrics each task computes, value and change thresholds, slices."""
+"""The evaluation section of a config: which metrics each task computes (TASK_METRICS, TFMA's names for them),
+value and change thresholds, slices."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
@@ -39,12 +41,16 @@ TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {
 
 @dataclass(frozen=True)
 class Threshold:
+    """Bounds a metric's value must stay within for the model to be blessed."""
+
     lower: Optional[float] = None
     upper: Optional[float] = None
 
 
 @dataclass(frozen=True)
 class EvaluationConfig:
+    """The `evaluation` section: gates (value and change thresholds), slices, per-family gates."""
+
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     # Allowed change against the latest blessed baseline, per metric, in the metric's "better" direction:
     # 0 means "not worse than the baseline"; -0.01 tolerates a drop of 0.01.
@@ -59,6 +65,8 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class Gates:
+    """The value and change thresholds in force for one model family."""
+
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     change_thresholds: Mapping[str, float] = field(default_factory=dict)
 
@@ -66,3 +74,8 @@ class Gates:
 def objective_of(task: str, family: str) -> str:
     """What the Evaluator measures: the task, or reconstruction for autoencoders."""
     return "reconstruction" if family in RECONSTRUCTION_FAMILIES else task
+
+
+def metric_default_name(class_name: str) -> str:
+    """TFMA's own name for a metric class (AUC → auc, BinaryAccuracy → binary_accuracy)."""
+    return "auc" if class_name == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()

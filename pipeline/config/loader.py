@@ -1,5 +1,5 @@
-"""Loading a config: a bundled name or a YAML path, dotted-key overrides, conversion of every section with
-errors that name the key, then the cross-key checks (checks.py)."""
+"""Loading a config: a bundled name or a YAML path, dotted-key overrides, each section converted to its dataclass
+(schema.py) with errors that name the key, then the cross-key checks (checks.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def config_path(name_or_path: str | os.PathLike[str] | None) -> Path:
 
 
 def bundled() -> str:
+    """The bundled config names, for messages and --help."""
     return ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
 
 
@@ -50,9 +51,12 @@ def load_config(
     """Reads a config file, applies dotted-key overrides (`training.train_steps`: 100), validates it."""
     path = config_path(name_or_path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+    except (OSError, UnicodeDecodeError) as err:
+        why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ConfigError(f"config file {path} cannot be read ({why}); check that it is a readable YAML file.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values.")
     for dotted, value in (overrides or {}).items():
@@ -61,6 +65,7 @@ def load_config(
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, path: Path) -> None:
+    """raw[a][b][c] = value for `a.b.c`, creating missing sections."""
     node = raw
     parts = dotted.split(".")
     for part in parts[:-1]:
@@ -92,6 +97,9 @@ def _build(cls: type, raw: Any, where: str, converters: Mapping[str, Any] | None
         return cls(**kwargs)
     except TypeError as err:
         raise ConfigError(f"{where}: {err}") from None
+
+
+# Converters: (value as written, its dotted key for messages) -> the typed value, or a ConfigError naming the key.
 
 
 def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -181,12 +189,7 @@ def _by_family(value: Any, where: str) -> dict[str, Gates]:
         return {}
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected a mapping of model family -> {{thresholds, change_thresholds}}.")
-    return {
-        str(family): _build(
-            Gates, gates, f"{where}.{family}", {"thresholds": _thresholds, "change_thresholds": _changes}
-        )
-        for family, gates in value.items()
-    }
+    return {str(family): _build(Gates, gates, f"{where}.{family}", _GATES) for family, gates in value.items()}
 
 
 def _resolve_file(value: Optional[str], base_dir: Path, where: str) -> Optional[str]:
@@ -206,7 +209,54 @@ def _resolve_file(value: Optional[str], base_dir: Path, where: str) -> Optional[
     return str(path.resolve())
 
 
+# Converters of each section's keys; keys without one are passed through as written.
+_GATES = {"thresholds": _thresholds, "change_thresholds": _changes}
+_FEATURES = {
+    "include": _opt_str_tuple,
+    "exclude": _str_tuple,
+    "categorical": _str_tuple,
+    "bucketize": _buckets,
+    "top_k": _int(1),
+    "oov_buckets": _int(1),
+}
+_TRAINING = {
+    "train_steps": _int(1),
+    "eval_steps": _int(1),
+    "batch_size": _int(1),
+    "epochs": _int(1),
+    "early_stopping_patience": _int(0),
+    "workers": _int(1),
+    "steps_per_execution": _int(1),
+    "warm_start": _bool,
+    "warm_start_freeze_layers": _int(0),
+    "seed": _opt_int(0),
+}
+_EVALUATION = {**_GATES, "slices": _str_tuple, "thresholds_on_slices": _bool, "by_family": _by_family}
+
+
+def _section(cls: type, converters: Mapping[str, Any] | None = None) -> Any:
+    """The converter of a section: its mapping → `cls`, each key through its converter."""
+
+    def convert(value: Any, where: str) -> Any:
+        return _build(cls, value, where, converters)
+
+    return convert
+
+
+_TOP_LEVEL = {
+    "label": _section(LabelConfig, {"inputs": _str_tuple}),
+    "features": _section(FeaturesConfig, _FEATURES),
+    "model": _section(ModelConfig),
+    "training": _section(TrainingConfig, _TRAINING),
+    "evaluation": _section(EvaluationConfig, _EVALUATION),
+    "eval_split_percent": _int(1),
+    "split_buckets": _split_buckets,
+}
+
+
 def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = PROJECT_ROOT) -> PipelineConfig:
+    """A checked PipelineConfig from a parsed config mapping; relative `data` and `schema` paths are resolved
+    against `base_dir` (the config file's folder). `source` names the config in messages."""
     where = Path(source).name if source.startswith("/") else source
     raw = dict(raw)
     for required in ("name", "task", "label"):
@@ -215,59 +265,8 @@ def from_dict(raw: Mapping[str, Any], source: str = "<dict>", base_dir: Path = P
     if "data" in raw and raw["data"] is not None and not str(raw["data"]).startswith("package:"):
         data_path = Path(str(raw["data"])).expanduser()
         raw["data"] = str(data_path if data_path.is_absolute() else (base_dir / data_path).resolve())
-    cfg = _build(
-        PipelineConfig,
-        {**raw, "schema": _resolve_file(raw.get("schema"), base_dir, f"{where}: schema")},
-        where,
-        converters={
-            "label": lambda v, w: _build(LabelConfig, v, w, {"inputs": _str_tuple}),
-            "features": lambda v, w: _build(
-                FeaturesConfig,
-                v,
-                w,
-                {
-                    "include": _opt_str_tuple,
-                    "exclude": _str_tuple,
-                    "categorical": _str_tuple,
-                    "bucketize": _buckets,
-                    "top_k": _int(1),
-                    "oov_buckets": _int(1),
-                },
-            ),
-            "model": lambda v, w: _build(ModelConfig, v, w),
-            "training": lambda v, w: _build(
-                TrainingConfig,
-                v,
-                w,
-                {
-                    "train_steps": _int(1),
-                    "eval_steps": _int(1),
-                    "batch_size": _int(1),
-                    "epochs": _int(1),
-                    "early_stopping_patience": _int(0),
-                    "workers": _int(1),
-                    "steps_per_execution": _int(1),
-                    "warm_start": _bool,
-                    "warm_start_freeze_layers": _int(0),
-                    "seed": _opt_int(0),
-                },
-            ),
-            "evaluation": lambda v, w: _build(
-                EvaluationConfig,
-                v,
-                w,
-                {
-                    "thresholds": _thresholds,
-                    "change_thresholds": _changes,
-                    "slices": _str_tuple,
-                    "thresholds_on_slices": _bool,
-                    "by_family": _by_family,
-                },
-            ),
-            "eval_split_percent": _int(1),
-            "split_buckets": _split_buckets,
-        },
-    )
+    raw["schema"] = _resolve_file(raw.get("schema"), base_dir, f"{where}: schema")
+    cfg = _build(PipelineConfig, raw, where, _TOP_LEVEL)
     cfg = dataclasses.replace(cfg, source=source)
     validate(cfg, where)
     return cfg

@@ -1,4 +1,5 @@
-"""The typed configuration: one frozen dataclass per section of a pipeline config YAML, and ConfigError."""
+"""The typed configuration: one frozen dataclass per section of a config YAML (the evaluation section's live in
+evaluation.py), the allowed values of its enumerated keys, where `data` points, and ConfigError."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ class FeaturesConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """Which model family (trainer_module.models.FAMILIES) and its hyperparameters."""
+
     family: str = "dnn"
     hparams: Mapping[str, Any] = field(default_factory=dict)
     # Per-family hyperparameters, so `--model rnn` on a config written for a cnn gets the rnn's own settings.
@@ -67,12 +70,14 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """How the Trainer trains: steps, batches, tf.distribute strategy, warm start, seed."""
+
     train_steps: int = 1000
     eval_steps: int = 100
     batch_size: int = 128
     epochs: int = 5  # train_steps are spread over this many epochs; early stopping checks after each
     early_stopping_patience: int = 2
-    strategy: str = "auto"  # auto | default | one_device | mirrored | multi_worker | tpu
+    strategy: str = "auto"  # a tf.distribute choice: one of trainer_module.strategy.STRATEGIES
     workers: int = 1  # local multi-worker training: worker processes on 127.0.0.1 (needs strategy multi_worker)
     mixed_precision: Optional[str] = None  # bf16 | fp16
     steps_per_execution: int = 1
@@ -81,10 +86,10 @@ class TrainingConfig:
     seed: Optional[int] = 42  # Python/NumPy/TensorFlow seed for weights, dropout and shuffling; null: unseeded
 
 
-
-
 @dataclass(frozen=True)
 class PipelineConfig:
+    """A whole pipeline config: what data, which label and features, which model, how to train and evaluate."""
+
     name: str
     task: str
     label: LabelConfig
@@ -107,7 +112,7 @@ class PipelineConfig:
         return objective_of(self.task, self.model.family)
 
     @property
-    def gates(self) -> "Gates":
+    def gates(self) -> Gates:
         """The thresholds in force for the configured model family."""
         if self.model.family in self.evaluation.by_family:
             return self.evaluation.by_family[self.model.family]

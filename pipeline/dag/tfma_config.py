@@ -6,10 +6,10 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.config.evaluation import TASK_METRICS
+from pipeline.config.evaluation import TASK_METRICS, metric_default_name
 from pipeline.config.schema import PipelineConfig
 from trainer_module import features as F
-from trainer_module.run import RECONSTRUCTION_ERROR, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from trainer_module.serving_contract import RECONSTRUCTION_ERROR, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 
 # TFMA's AUC defaults to 10,000 thresholds, i.e. a 10,000-bucket histogram that every slice's metrics re-bin in
 # Python; 1,000 moves the AUC by less than 1e-3 here and takes ~1 s off the Evaluator (benchmarks/RESULTS.md).
@@ -20,6 +20,7 @@ _EPSILON = 1e-10
 
 
 def metric_threshold(cfg: PipelineConfig, metric: str) -> tfma.MetricThreshold | None:
+    """The value and change bounds the config sets for `metric`, in TFMA's terms; None when it sets none."""
     _, direction = TASK_METRICS[cfg.objective][metric]
     gates = cfg.gates
     value = gates.thresholds.get(metric)
@@ -44,6 +45,8 @@ def metric_threshold(cfg: PipelineConfig, metric: str) -> tfma.MetricThreshold |
 
 
 def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
+    """The Evaluator's EvalConfig: the objective's metrics (TASK_METRICS) with their gates, on the overall slice
+    and each configured slice, read through the model's serving and transform signatures."""
     metrics = []
     for name, (class_name, _) in TASK_METRICS[cfg.objective].items():
         metric = tfma.MetricConfig(class_name=class_name)
@@ -80,9 +83,3 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
         config.options.include_default_metrics.value = False
     return config
 
-
-def metric_default_name(class_name: str) -> str:
-    """TFMA's own name for a metric class (AUC → auc, BinaryAccuracy → binary_accuracy)."""
-    import re
-
-    return "auc" if class_name == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()

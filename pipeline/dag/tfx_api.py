@@ -1,4 +1,4 @@
-"""The part of TFX's public `tfx.v1` API that pipeline.py uses, imported without `tfx.v1` itself.
+"""The part of TFX's public `tfx.v1` API that the DAG builders use, imported without `tfx.v1` itself.
 
 `from tfx import v1` also imports `tfx.v1.extensions` (Vertex AI, BigQuery, Pub/Sub clients): about 1 s of every
 run, measured, for code only a Vertex AI pipeline calls. The names below are the very objects tfx.v1 exports

@@ -44,7 +44,10 @@ def csv_files(data_dir: Path) -> list[Path]:
         raise DataError(f"data directory {data_dir} does not exist; pass --data DIR with the CSV files.")
     if not data_dir.is_dir():
         raise DataError(f"--data {data_dir} is a file; pass the directory that holds the CSV files.")
-    entries = [p for p in data_dir.iterdir() if not p.name.startswith(".")]
+    try:
+        entries = [p for p in data_dir.iterdir() if not p.name.startswith(".")]
+    except OSError as err:
+        raise DataError(f"data directory {data_dir} cannot be listed ({err.strerror}); check its permissions.") from None
     subdirs = sorted(p.name for p in entries if p.is_dir())
     if subdirs:
         raise DataError(
@@ -77,13 +80,16 @@ def _line_of(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _read_bytes(path: Path) -> tuple[bytes, bool]:
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if size <= MAX_CHECK_BYTES:
-            return f.read(), False
-        # A big input: only the first MAX_CHECK_ROWS lines (plus the header) are checked, see MAX_CHECK_BYTES.
-        prefix = b"".join(itertools.islice(f, MAX_CHECK_ROWS + 1))
-        return prefix, bool(f.read(1))
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            if size <= MAX_CHECK_BYTES:
+                return f.read(), False
+            # A big input: only the first MAX_CHECK_ROWS lines (plus the header) are checked, see MAX_CHECK_BYTES.
+            prefix = b"".join(itertools.islice(f, MAX_CHECK_ROWS + 1))
+            return prefix, bool(f.read(1))
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}); check that it exists and is readable.") from None
 
 
 def read_text(path: Path) -> CsvText:

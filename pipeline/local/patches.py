@@ -1,29 +1,64 @@
-"""Measured fixes for running TFX's Beam components on this machine (applied by pipeline.local_runner).
+"""Every private TFX and Beam internal the local runner relies on, fenced: checked by apply(), tested against upstream.
 
-1. No ephemeral TFX package. Before every Beam-based component (ExampleGen, StatisticsGen, Transform, Evaluator)
-   TFX's BaseBeamExecutor calls dependency_utils.make_beam_dependency_flags, which copies the whole installed tfx
-   package to a new temp dir and runs `python setup.py sdist` on it, so that remote workers (Dataflow) can
-   install it as --extra_package. The DirectRunner never installs it: its workers are this process or local
-   processes of the same interpreter. That was ~2 s per component (8 s of the taxi run) and a full copy of tfx
-   left in /tmp per component per run. Locally the Beam arguments are used as given.
+Checked against apache-beam 2.59.0 (with objsize 0.7.1) and tfx 1.16.0, the versions requirements.lock pins;
+tests/unit/test_patches_local.py fails when those versions or the internals below change. apply() checks every
+internal before the first run and raises UpstreamChanged (naming the patch and what changed) rather than run with
+a patch that silently does nothing or the wrong thing. No public API gives the same result for any of them:
 
-2. State-cache weights without re-scanning sys.modules (below).
+1. Beam state-cache weights (replaces apache_beam.runners.worker.statecache.get_deep_size, process-wide).
+   Beam weighs every value its state cache loads with `objsize.get_deep_size`, which first collects the id of
+   every loaded module's globals dict so that they are not counted. With TensorFlow, TFX, TFT and TFMA loaded that
+   is ~8,000 modules per call, and Transform and Evaluator load side inputs thousands of times: py-spy put 20-25 %
+   of Transform's time in that scan (benchmarks/RESULTS.md). `get_deep_size` below computes the same size (Beam's
+   own size, referents and filter functions, the same module globals excluded) but keeps the set of excluded ids
+   between calls, rebuilding it only when the loaded modules change. It is installed in the process that runs
+   the pipeline (in-memory Beam); Beam's multi-processing workers are separate interpreters and keep Beam's own.
+   Beam offers no option to change the weighing (statecache has no hook; the weight only steers eviction).
 
-Beam 2.59's state cache (apache_beam.runners.worker.statecache) weighs every value it loads with
-`objsize.get_deep_size`, which first collects the id of every loaded module's globals dict so that they are not
-counted. With TensorFlow, TFX, TFT and TFMA loaded that is ~9,000 modules per call, and Transform and Evaluator
-load side inputs thousands of times: py-spy put 20-25 % of Transform's time in that scan (benchmarks/RESULTS.md).
-`get_deep_size` below computes the same size (same size, referents and filter functions, same module globals
-excluded) but keeps the set of excluded ids between calls, rebuilding it only when the set of loaded modules
-changes. It is applied in the process that runs the pipeline (in-memory Beam); Beam's multi-processing workers
-are separate interpreters and keep Beam's own function.
+2. Progress events from LocalDagRunner's log records. LocalDagRunner.run_with_ir logs "Component %s is running."
+   and "Component %s is finished." around each node and offers no callback or listener; ProgressHandler turns
+   those records (absl logger, INFO) into start/finish callbacks.
+
+3. The run id. LocalDagRunner.run(pipeline) picks the run id itself (datetime.now().isoformat()) and neither takes
+   nor returns it, and TFX's RunOptions carry no run id. To read the run's executions from ML Metadata while it
+   runs, `compile_ir` compiles the pipeline and binds the run-id runtime parameter to an id we choose, and
+   `run_ir` hands the IR to `LocalDagRunner.run_with_ir` (public name, but excluded from TFX's documentation),
+   whose own substitution leaves an already-bound parameter alone. `run()` only adds, before compiling, pip
+   dependencies of components that declare them (`_resolve_pip_dependencies`); no component here declares any.
+
+(TFX's ephemeral-sdist step needs no patch: pipeline.local.runner's Beam arguments name the workers' requirements,
+and TFX's make_beam_dependency_flags then skips it; see runner.DEPENDENCIES_ARG.)
 """
 
 from __future__ import annotations
 
+import datetime
+import inspect
+import logging
 import sys
 import threading
+from typing import Any, Callable, Optional
 
+CHECKED_AGAINST = {"apache-beam": "2.59.0", "objsize": "0.7.1", "tfx": "1.16.0"}
+
+# LocalDagRunner.run_with_ir's log templates (tfx 1.16.0, tfx/orchestration/local/local_dag_runner.py).
+RUNNING = "Component %s is running."
+FINISHED = "Component %s is finished."
+ABSL_LOGGER = "absl"  # absl.logging writes through this standard-library logger
+
+
+class UpstreamChanged(RuntimeError):
+    """A fenced internal of TFX or Beam is not what the patch was written against."""
+
+    def __init__(self, patch: str, what: str):
+        versions = ", ".join(f"{name} {version}" for name, version in CHECKED_AGAINST.items())
+        super().__init__(
+            f"pipeline.local.patches [{patch}]: {what}. The patch was checked against {versions}; "
+            f"re-check it against the installed versions (tests/unit/test_patches_local.py)."
+        )
+
+
+# --- 1. Beam state-cache weights -------------------------------------------------------------------------------
 
 
 class _ExcludedIds(frozenset):
@@ -31,30 +66,38 @@ class _ExcludedIds(frozenset):
 
     def add(self, item: int) -> None:
         if item not in self:
-            raise RuntimeError("objsize tried to extend the shared exclude set")
+            raise UpstreamChanged("statecache", "objsize tried to extend the shared exclude set")
 
 
 _lock = threading.Lock()
 _excluded: frozenset = _ExcludedIds()
-_modules_seen = -1
-_applied = False
+_modules_key: tuple = ()
+
+
+def _loaded_modules_key() -> tuple:
+    """Changes whenever a module is added or removed: sys.modules is insertion-ordered, so a removal followed by an
+    addition still changes the last entry."""
+    modules = sys.modules
+    return len(modules), id(next(reversed(modules.values()), None))
 
 
 def _module_globals_ids() -> frozenset:
-    global _excluded, _modules_seen
+    global _excluded, _modules_key
     with _lock:
-        if len(sys.modules) != _modules_seen:
+        key = _loaded_modules_key()
+        if key != _modules_key:
             ids = {id(None)}
             for module in list(sys.modules.values()):
                 try:
                     ids.add(id(vars(module)))
                 except TypeError:
                     pass
-            _excluded, _modules_seen = _ExcludedIds(ids), len(sys.modules)
+            _excluded, _modules_key = _ExcludedIds(ids), key
         return _excluded
 
 
-def get_deep_size(*objs) -> int:
+def get_deep_size(*objs: Any) -> int:
+    """Beam's statecache.get_deep_size, with the module-globals exclude set kept between calls."""
     import objsize
     from apache_beam.runners.worker import statecache
 
@@ -62,25 +105,153 @@ def get_deep_size(*objs) -> int:
         *objs,
         exclude_set=_module_globals_ids(),
         exclude_modules_globals=False,
-        get_size_func=statecache._size_func,
-        get_referents_func=statecache._get_referents_func,
-        filter_func=statecache._filter_func,
+        get_size_func=statecache._size_func,  # pylint: disable=protected-access
+        get_referents_func=statecache._get_referents_func,  # pylint: disable=protected-access
+        filter_func=statecache._filter_func,  # pylint: disable=protected-access
     )
 
 
-def beam_args_as_given(beam_pipeline_args):
-    """Replaces TFX's make_beam_dependency_flags for local runs: no ephemeral sdist (see the module docstring)."""
-    return list(beam_pipeline_args)
+STATECACHE_PRIVATE_NAMES = ("_size_func", "_get_referents_func", "_filter_func")
+OBJSIZE_KEYWORDS = ("exclude_set", "exclude_modules_globals", "get_size_func", "get_referents_func", "filter_func")
+
+
+def _sample_values() -> list:
+    return [{"a": list(range(100)), "b": [sys, "text" * 10]}, (None, 1.5, b"bytes" * 20), [1, 2, 3]]
+
+
+def check_statecache(upstream: Callable[..., int]) -> None:
+    """The private names get_deep_size reads exist, objsize takes its keywords, and it weighs as `upstream` does."""
+    import objsize
+    from apache_beam.runners.worker import statecache
+
+    missing = [name for name in STATECACHE_PRIVATE_NAMES if not callable(getattr(statecache, name, None))]
+    if missing:
+        raise UpstreamChanged("statecache", f"apache_beam.runners.worker.statecache no longer has {missing}")
+    parameters = inspect.signature(objsize.get_deep_size).parameters
+    absent = [name for name in OBJSIZE_KEYWORDS if name not in parameters]
+    if absent:
+        raise UpstreamChanged("statecache", f"objsize.get_deep_size no longer takes {absent}")
+    callers = [
+        name for name in ("get", "put") if "get_deep_size" in getattr(statecache.StateCache, name).__code__.co_names
+    ]
+    if callers != ["get", "put"]:
+        raise UpstreamChanged(
+            "statecache", f"StateCache.get/put no longer weigh values with the module's get_deep_size (only {callers})"
+        )
+    for value in _sample_values():
+        ours, theirs = get_deep_size(value), upstream(value)
+        if ours != theirs:
+            raise UpstreamChanged(
+                "statecache", f"the cached weighing gives {ours} bytes where Beam's gives {theirs} for {value!r:.60}"
+            )
+
+
+# --- 2. Progress events from LocalDagRunner's log records --------------------------------------------------------
+
+
+class ProgressHandler(logging.Handler):
+    """Turns LocalDagRunner's "Component X is running/finished." records into on_start/on_finish(node_id) calls."""
+
+    def __init__(self, on_start: Callable[[str], None], on_finish: Callable[[str], None]):
+        super().__init__(level=logging.INFO)
+        self._on_start, self._on_finish = on_start, on_finish
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == RUNNING and record.args:
+            self._on_start(str(record.args[0]))
+        elif record.msg == FINISHED and record.args:
+            self._on_finish(str(record.args[0]))
+
+
+def check_progress_records() -> None:
+    """LocalDagRunner.run_with_ir still logs both templates, in that order, through absl."""
+    from tfx.orchestration.local import local_dag_runner
+
+    try:
+        source = inspect.getsource(local_dag_runner.LocalDagRunner.run_with_ir)
+    except (OSError, TypeError) as err:
+        raise UpstreamChanged("progress", f"cannot read LocalDagRunner.run_with_ir's source ({err})") from None
+    for template in (RUNNING, FINISHED):
+        if f"logging.info('{template}', node_id)" not in source:
+            raise UpstreamChanged("progress", f"LocalDagRunner.run_with_ir no longer logs {template!r} per node")
+    if source.index(RUNNING) > source.index(FINISHED):
+        raise UpstreamChanged("progress", "LocalDagRunner.run_with_ir logs 'finished' before 'running'")
+    from absl import logging as absl_logging
+
+    if local_dag_runner.logging is not absl_logging or absl_logging.get_absl_logger().name != ABSL_LOGGER:
+        raise UpstreamChanged("progress", f"local_dag_runner no longer logs through absl's {ABSL_LOGGER!r} logger")
+
+
+# --- 3. The run id ------------------------------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    """The same format LocalDagRunner.run_with_ir uses when it picks the id itself."""
+    return datetime.datetime.now().isoformat()
+
+
+def compile_ir(tfx_pipeline: Any, run_id: str) -> Any:
+    """The pipeline's IR with the run-id runtime parameter bound to `run_id`."""
+    from tfx.dsl.compiler import compiler
+    from tfx.dsl.compiler import constants
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    ir = compiler.Compiler().compile(tfx_pipeline)
+    runtime_parameter_utils.substitute_runtime_parameter(ir, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id})
+    return ir
+
+
+def run_ir(ir: Any) -> None:
+    """Runs a compiled pipeline on this machine, node after node (raises what a failing component raised)."""
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    LocalDagRunner().run_with_ir(ir)
+
+
+def check_run_with_ir() -> None:
+    """run_with_ir(pipeline, run_options=None) exists, and its own run-id substitution goes through the function
+    that leaves an already-bound parameter alone."""
+    from tfx.dsl.compiler import constants
+    from tfx.orchestration.local import local_dag_runner
+    from tfx.orchestration.portable import runtime_parameter_utils
+
+    method = getattr(local_dag_runner.LocalDagRunner, "run_with_ir", None)
+    if method is None:
+        raise UpstreamChanged("run-id", "LocalDagRunner has no run_with_ir")
+    parameters = list(inspect.signature(method).parameters)
+    if parameters[:3] != ["self", "pipeline", "run_options"]:
+        raise UpstreamChanged("run-id", f"LocalDagRunner.run_with_ir takes {parameters}, not (pipeline, run_options)")
+    if not hasattr(runtime_parameter_utils, "substitute_runtime_parameter") or not hasattr(
+        constants, "PIPELINE_RUN_ID_PARAMETER_NAME"
+    ):
+        raise UpstreamChanged("run-id", "TFX no longer binds the run id with substitute_runtime_parameter")
+    try:
+        source = inspect.getsource(method)
+    except (OSError, TypeError) as err:
+        raise UpstreamChanged("run-id", f"cannot read LocalDagRunner.run_with_ir's source ({err})") from None
+    if "runtime_parameter_utils.substitute_runtime_parameter(" not in source:
+        raise UpstreamChanged("run-id", "LocalDagRunner.run_with_ir no longer binds the run id as a runtime parameter")
+
+
+# --- apply --------------------------------------------------------------------------------------------------------
+
+_applied = False
+beam_get_deep_size: Optional[Callable[..., int]] = None  # Beam's own function, once apply() has replaced it
 
 
 def apply() -> None:
-    """Installs both fixes (idempotent)."""
-    global _applied
+    """Checks every fenced internal, then installs the state-cache weighing (idempotent)."""
+    global _applied, beam_get_deep_size
     if _applied:
         return
     from apache_beam.runners.worker import statecache
-    from tfx.utils import dependency_utils
 
+    upstream = getattr(statecache, "get_deep_size", None)
+    if upstream is None:
+        raise UpstreamChanged("statecache", "apache_beam.runners.worker.statecache has no get_deep_size")
+    check_statecache(upstream)
+    check_progress_records()
+    check_run_with_ir()
+    beam_get_deep_size = upstream
     statecache.get_deep_size = get_deep_size
-    dependency_utils.make_beam_dependency_flags = beam_args_as_given
     _applied = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import time
@@ -12,18 +11,15 @@ from typing import Callable, Optional
 
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
-from tfx.dsl.compiler import compiler
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner
-from tfx.dsl.compiler import constants as compiler_constants
-from tfx.orchestration.portable import runtime_parameter_utils
 
-from pipeline.local import patches as beam_tuning
+from pipeline.local import patches
 from pipeline.config.schema import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.paths import Home
 from pipeline.logs import RedactingFilter
 from pipeline.metadata.store import open_store, sqlite_config
-from pipeline.dag.factory import Locations, create_pipeline
+from pipeline.dag.factory import create_pipeline
+from pipeline.dag.targets import LocalTarget, Locations
 
 # Above this much input, Beam's multi-processing mode pays for its process start-up and pickling (measured:
 # in-memory is faster on the 15k-row taxi CSV).
@@ -34,14 +30,26 @@ def data_bytes(data_dir: Path) -> int:
     return sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file())
 
 
+# Before every Beam component, TFX (tfx.utils.dependency_utils.make_beam_dependency_flags, called by
+# BaseBeamExecutor) copies the whole installed tfx package to a temp dir and builds an sdist of it for remote Beam
+# workers to install (~2 s per component, and a copy of tfx left in /tmp), unless the Beam arguments already name
+# the workers' dependencies (--extra_packages, --setup_file, --requirements_file or --sdk_container_image). The
+# DirectRunner's workers are this interpreter or child processes of it, installed from the project's
+# requirements.lock: this argument says so, and the DirectRunner never reads it (only runners that stage
+# dependencies do). A relative path: TFX hashes the Beam arguments into the components' cache keys, which must not
+# depend on where the project is checked out.
+DEPENDENCIES_ARG = "--requirements_file=requirements.lock"
+
+
 def beam_args(mode: str, data_dir: Path) -> list[str]:
     """DirectRunner arguments: in-process for small inputs, one process per core for large ones."""
     if mode == "auto":
         mode = "multi_processing" if data_bytes(data_dir) >= MULTI_PROCESSING_BYTES else "in_memory"
     if mode == "in_memory":
-        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+        return ["--direct_running_mode=in_memory", "--direct_num_workers=1", DEPENDENCIES_ARG]
     if mode == "multi_processing":
-        return ["--direct_running_mode=multi_processing", f"--direct_num_workers={os.cpu_count() or 1}"]
+        return ["--direct_running_mode=multi_processing", f"--direct_num_workers={os.cpu_count() or 1}",
+                DEPENDENCIES_ARG]
     raise ValueError(f"unknown Beam mode {mode!r}; use auto, in_memory or multi_processing")
 
 
@@ -69,23 +77,43 @@ class RunResult:
         return self.error is None
 
 
-class _ProgressHandler(logging.Handler):
-    """Turns LocalDagRunner's "Component X is running/finished" log records into NodeEvents."""
-
-    def __init__(self, on_start: Callable[[str], None], on_finish: Callable[[str], None]):
-        super().__init__(level=logging.INFO)
-        self._on_start, self._on_finish = on_start, on_finish
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "Component %s is running." and record.args:
-            self._on_start(str(record.args[0]))
-        elif record.msg == "Component %s is finished." and record.args:
-            self._on_finish(str(record.args[0]))
+def node_state(execution: Optional[mlmd_runs.NodeExecution]) -> str:
+    """ran | cached | the MLMD state of a node that did neither (failed, canceled, ...)."""
+    if execution is None:
+        return "ran"  # system nodes (the resolver) record no execution of their own
+    return {"cached": "cached", "complete": "ran"}.get(execution.state, execution.state)
 
 
-def new_run_id() -> str:
-    # The same format LocalDagRunner uses when it picks the id itself.
-    return datetime.datetime.now().isoformat()
+class NodeProgress:
+    """Node start/finish notices → NodeEvents, timed, with the finished node's state read by `execution_of`."""
+
+    def __init__(
+        self,
+        on_event: Callable[[NodeEvent], None],
+        execution_of: Callable[[str], Optional[mlmd_runs.NodeExecution]],
+        clock: Callable[[], float] = time.time,
+    ):
+        self._on_event, self._execution_of, self._clock = on_event, execution_of, clock
+        self._started_at: dict[str, float] = {}
+        self.current: list[str] = []  # nodes started and not finished, in start order
+
+    def start(self, node_id: str) -> None:
+        self._started_at[node_id] = self._clock()
+        self.current.append(node_id)
+        self._on_event(NodeEvent(node_id, "start"))
+
+    def finish(self, node_id: str) -> None:
+        self.current.remove(node_id)
+        state = node_state(self._execution_of(node_id))
+        self._on_event(NodeEvent(node_id, "finish", state, self._clock() - self._started_at[node_id]))
+
+    def fail(self) -> Optional[str]:
+        """The run stopped: the node that was running failed (None when no node was running)."""
+        if not self.current:
+            return None
+        node_id = self.current[-1]
+        self._on_event(NodeEvent(node_id, "fail", "failed", self._clock() - self._started_at[node_id]))
+        return node_id
 
 
 def run(
@@ -100,7 +128,7 @@ def run(
 ) -> RunResult:
     """Runs the whole pipeline once; never raises for a component failure (see RunResult.error)."""
     started = time.time()
-    beam_tuning.apply()
+    patches.apply()
     home.root.mkdir(parents=True, exist_ok=True)
     connection = connection or sqlite_config(home.metadata.resolve())
     where = Locations(
@@ -108,53 +136,32 @@ def run(
         pipeline_root=str(home.pipeline_root.resolve()),
         serving_dir=str(home.serving.resolve()),
     )
-    tfx_pipeline = create_pipeline(
-        cfg,
-        where,
+    target = LocalTarget(
+        metadata_connection_config=connection,
         enable_cache=enable_cache,
         beam_pipeline_args=beam_args(beam_mode, cfg.data_dir),
-        metadata_connection_config=connection,
         allow_anomalies=allow_anomalies,
     )
-    ir = compiler.Compiler().compile(tfx_pipeline)
-    run_id = new_run_id()
-    runtime_parameter_utils.substitute_runtime_parameter(
-        ir, {compiler_constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
-    )
+    tfx_pipeline = create_pipeline(cfg, where, target)
+    run_id = patches.new_run_id()
+    ir = patches.compile_ir(tfx_pipeline, run_id)
     result = RunResult(run_id=run_id, pipeline_name=cfg.name, home=home, connection=connection)
 
-    started_at: dict[str, float] = {}
-    current: list[str] = []
-
-    def node_state(node_id: str) -> str:
-        execution = mlmd_runs.node_executions(open_store(connection), cfg.name, run_id).get(node_id)
-        if execution is None:
-            return "ran"  # system nodes (the resolver) record no execution of their own
-        return {"cached": "cached", "complete": "ran"}.get(execution.state, execution.state)
-
-    def on_start(node_id: str) -> None:
-        started_at[node_id] = time.time()
-        current.append(node_id)
-        on_event(NodeEvent(node_id, "start"))
-
-    def on_finish(node_id: str) -> None:
-        current.remove(node_id)
-        on_event(NodeEvent(node_id, "finish", node_state(node_id), time.time() - started_at[node_id]))
-
-    handler = _ProgressHandler(on_start, on_finish)
+    progress = NodeProgress(
+        on_event, lambda node_id: mlmd_runs.node_executions(open_store(connection), cfg.name, run_id).get(node_id)
+    )
+    handler = patches.ProgressHandler(progress.start, progress.finish)
     redacting = RedactingFilter()
-    absl_logger = logging.getLogger("absl")
+    absl_logger = logging.getLogger(patches.ABSL_LOGGER)
     absl_logging.set_verbosity(absl_logging.INFO)
     absl_logger.addFilter(redacting)
     absl_logger.addHandler(handler)
     try:
         try:
-            LocalDagRunner().run_with_ir(ir)
+            patches.run_ir(ir)
         except BaseException as err:  # a component failed or the user interrupted: report, keep the store
             result.error = err
-            if current:
-                result.failed_node = current[-1]
-                on_event(NodeEvent(current[-1], "fail", "failed", time.time() - started_at[current[-1]]))
+            result.failed_node = progress.fail()
             if isinstance(err, KeyboardInterrupt):
                 raise
             absl_logging.exception("pipeline run %s failed", run_id)
@@ -162,5 +169,9 @@ def run(
         absl_logger.removeHandler(handler)
         absl_logger.removeFilter(redacting)
     result.executions = mlmd_runs.node_executions(open_store(connection), cfg.name, run_id)
+    if result.ok and not result.executions:
+        raise patches.UpstreamChanged(
+            "run-id", f"the run succeeded but ML Metadata holds no execution of run {run_id}: the bound id was not used"
+        )
     result.wall_seconds = time.time() - started
     return result

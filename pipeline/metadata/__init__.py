@@ -1,1 +1,3 @@
-"""Read-only queries over the ML Metadata store: runs, node executions, their artifacts."""
+"""ML Metadata read back: opening the store (store), runs and node executions (runs), the records the inspect
+commands print (queries, lineage, compare, eval_results), and what a run's artifacts hold (statistics, eval_results,
+summary)."""

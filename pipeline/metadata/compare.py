@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import ml_metadata as mlmd
 
+from pipeline.dag import node_ids
 from pipeline.metadata import runs as R
-from pipeline.metadata.eval_results import load_metrics
+from pipeline.metadata import statistics
+from pipeline.metadata.eval_results import OVERALL, load_metrics
 
 
 @dataclass(frozen=True)
@@ -54,72 +55,64 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _stats(statistics_uri: str) -> dict[str, dict]:
-    """{split: {"rows": n, "features": {name: {mean, std_dev, missing, unique}}}} from StatisticsGen output."""
-    import tensorflow_data_validation as tfdv
+def _output_uri(executions: dict[str, R.NodeExecution], node: str, key: str) -> Optional[str]:
+    e = executions.get(node)
+    return e.outputs[key][0].uri if e and e.outputs.get(key) else None
 
-    from pipeline.metadata.summary import split_dirs
 
-    out = {}
-    for split, path in split_dirs(statistics_uri).items():
-        stats = tfdv.load_stats_binary(os.path.join(path, "FeatureStats.pb"))
-        if not stats.datasets:
-            continue
-        dataset = stats.datasets[0]
-        features = {}
-        for f in dataset.features:
-            name = f.path.step[0] if f.path.step else f.name
-            kind = f.WhichOneof("stats")
-            if kind == "num_stats":
-                common = f.num_stats.common_stats
-                features[name] = {"mean": f.num_stats.mean, "std_dev": f.num_stats.std_dev,
-                                  "missing": common.num_missing}
-            elif kind == "string_stats":
-                common = f.string_stats.common_stats
-                features[name] = {"unique": f.string_stats.unique, "missing": common.num_missing}
-        out[split] = {"rows": int(dataset.num_examples), "features": features}
-    return out
+def _node_deltas(ex_a: dict[str, R.NodeExecution], ex_b: dict[str, R.NodeExecution]) -> tuple[list[Delta], list[Delta]]:
+    """(state per node, changed exec properties per node)."""
+    nodes, properties = [], []
+    for node in sorted(set(ex_a) | set(ex_b)):
+        nodes.append(Delta("state", node, ex_a[node].state if node in ex_a else None,
+                           ex_b[node].state if node in ex_b else None))
+        props_a = _flatten(ex_a[node].properties if node in ex_a else {})
+        props_b = _flatten(ex_b[node].properties if node in ex_b else {})
+        for key in sorted(set(props_a) | set(props_b)):
+            if props_a.get(key) != props_b.get(key):
+                a, b = props_a.get(key), props_b.get(key)
+                numeric = isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
+                properties.append(Delta(key, node, a, b, _diff(a, b) if numeric else None))
+    return nodes, properties
+
+
+def _metric_deltas(evaluation_a: str, evaluation_b: str) -> list[Delta]:
+    """The candidate's metrics per slice, the overall slice first."""
+    ma, mb = load_metrics(evaluation_a)["candidate"], load_metrics(evaluation_b)["candidate"]
+    deltas = []
+    for slc in sorted(set(ma) | set(mb), key=lambda s: (s != OVERALL, s)):
+        for metric in sorted(set(ma.get(slc, {})) | set(mb.get(slc, {}))):
+            a, b = ma.get(slc, {}).get(metric), mb.get(slc, {}).get(metric)
+            deltas.append(Delta(metric, slc, a, b, _diff(a, b)))
+    return deltas
+
+
+def _data_deltas(statistics_a: str, statistics_b: str) -> tuple[list[Delta], list[Delta]]:
+    """(rows per split, statistics per split/feature)."""
+    sa, sb = statistics.feature_stats(statistics_a), statistics.feature_stats(statistics_b)
+    rows, features = [], []
+    for split in sorted(set(sa) | set(sb)):
+        a, b = sa.get(split, {}).get("rows"), sb.get(split, {}).get("rows")
+        rows.append(Delta("rows", split, a, b, _diff(a, b)))
+        fa, fb = sa.get(split, {}).get("features", {}), sb.get(split, {}).get("features", {})
+        for feature in sorted(set(fa) | set(fb)):
+            for stat in ("mean", "std_dev", "missing", "unique"):
+                a, b = fa.get(feature, {}).get(stat), fb.get(feature, {}).get(stat)
+                if a is None and b is None:
+                    continue
+                features.append(Delta(stat, f"{split}/{feature}", a, b, _diff(a, b)))
+    return rows, features
 
 
 def compare(store: mlmd.MetadataStore, run_a: str, pipeline_a: str, run_b: str, pipeline_b: str) -> Comparison:
     ex_a = R.node_executions(store, pipeline_a, run_a)
     ex_b = R.node_executions(store, pipeline_b, run_b)
     result = Comparison(run_a, run_b, pipeline_a, pipeline_b)
-
-    for node in sorted(set(ex_a) | set(ex_b)):
-        result.nodes.append(Delta("state", node, ex_a[node].state if node in ex_a else None,
-                                  ex_b[node].state if node in ex_b else None))
-        props_a = _flatten({k: v for k, v in (ex_a[node].properties if node in ex_a else {}).items()})
-        props_b = _flatten({k: v for k, v in (ex_b[node].properties if node in ex_b else {}).items()})
-        for key in sorted(set(props_a) | set(props_b)):
-            if props_a.get(key) != props_b.get(key):
-                a, b = props_a.get(key), props_b.get(key)
-                numeric = isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
-                result.properties.append(Delta(key, node, a, b, _diff(a, b) if numeric else None))
-
-    def output(executions, node, key):
-        e = executions.get(node)
-        return e.outputs[key][0].uri if e and e.outputs.get(key) else None
-
-    eval_a, eval_b = output(ex_a, "Evaluator", "evaluation"), output(ex_b, "Evaluator", "evaluation")
+    result.nodes, result.properties = _node_deltas(ex_a, ex_b)
+    eval_a, eval_b = (_output_uri(ex, node_ids.EVALUATOR, "evaluation") for ex in (ex_a, ex_b))
     if eval_a and eval_b:
-        ma, mb = load_metrics(eval_a)["candidate"], load_metrics(eval_b)["candidate"]
-        for slc in sorted(set(ma) | set(mb), key=lambda s: (s != "overall", s)):
-            for metric in sorted(set(ma.get(slc, {})) | set(mb.get(slc, {}))):
-                a, b = ma.get(slc, {}).get(metric), mb.get(slc, {}).get(metric)
-                result.metrics.append(Delta(metric, slc, a, b, _diff(a, b)))
-
-    stats_a, stats_b = output(ex_a, "StatisticsGen", "statistics"), output(ex_b, "StatisticsGen", "statistics")
+        result.metrics = _metric_deltas(eval_a, eval_b)
+    stats_a, stats_b = (_output_uri(ex, node_ids.STATISTICS_GEN, "statistics") for ex in (ex_a, ex_b))
     if stats_a and stats_b:
-        sa, sb = _stats(stats_a), _stats(stats_b)
-        for split in sorted(set(sa) | set(sb)):
-            a, b = sa.get(split, {}).get("rows"), sb.get(split, {}).get("rows")
-            result.rows.append(Delta("rows", split, a, b, _diff(a, b)))
-            fa, fb = sa.get(split, {}).get("features", {}), sb.get(split, {}).get("features", {})
-            for feature in sorted(set(fa) | set(fb)):
-                for stat in ("mean", "std_dev", "missing", "unique"):
-                    a, b = fa.get(feature, {}).get(stat), fb.get(feature, {}).get(stat)
-                    if a is None and b is None:
-                        continue
-                    result.features.append(Delta(stat, f"{split}/{feature}", a, b, _diff(a, b)))
+        result.rows, result.features = _data_deltas(stats_a, stats_b)
     return result

@@ -9,6 +9,8 @@ from typing import Optional
 
 import ml_metadata as mlmd
 
+from pipeline.config.evaluation import metric_default_name
+from pipeline.dag import node_ids
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import MetadataError
 
@@ -44,6 +46,18 @@ def load_metrics(evaluation_uri: str) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
+def failed_checks(evaluation_uri: str) -> set[tuple[str, str, str]]:
+    """(metric, slice, kind) of every threshold the Evaluator's validation failed; kind is `value` or `change`."""
+    import tensorflow_model_analysis as tfma
+
+    failed = set()
+    for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
+        for failure in per_slice.failures:
+            kind = "change" if failure.metric_threshold.HasField("change_threshold") else "value"
+            failed.add((failure.metric_key.name, slice_name(per_slice.slice_key), kind))
+    return failed
+
+
 def load_eval_config(evaluation_uri: str):
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
@@ -76,8 +90,6 @@ class BlessingReport:
 
 
 def _metric_name(config) -> str:
-    from pipeline.dag.tfma_config import metric_default_name
-
     if config.config:
         try:
             return json.loads(config.config).get("name") or metric_default_name(config.class_name)
@@ -115,11 +127,22 @@ def _fmt_bound(threshold, kind: str) -> str:
     return f"change {op} {c.absolute.value:+.4g} vs baseline"
 
 
-def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> BlessingReport:
-    import tensorflow_model_analysis as tfma
+def _verdict(blessed: bool, has_baseline: bool, checks: list[ThresholdCheck]) -> str:
+    failures = [c for c in checks if not c.passed]
+    if blessed:
+        return f"blessed: all {len(checks)} threshold checks pass" + ("" if has_baseline else " (no baseline yet)")
+    if not failures:
+        return "not blessed: the Evaluator's validation failed (see its evaluation artifact)"
+    f = failures[0]
+    what = (f"{f.metric} {f.value:.4g} fails {f.bound}" if f.kind == "value" else
+            f"{f.metric} changed {f.change:+.4g} vs baseline {f.baseline:.4g}, needs {f.bound}")
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return f"not blessed: {what} on slice {f.slice}{more}"
 
+
+def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> BlessingReport:
     executions = R.node_executions(store, pipeline, run_id)
-    evaluator = executions.get("Evaluator")
+    evaluator = executions.get(node_ids.EVALUATOR)
     if evaluator is None or not evaluator.outputs.get("evaluation"):
         raise MetadataError(f"run {run_id} has no evaluation (its Evaluator did not run or failed).")
     uri = evaluator.outputs["evaluation"][0].uri
@@ -127,11 +150,7 @@ def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> Bl
     model = (evaluator.inputs.get("model") or [None])[0]
     metrics = load_metrics(uri)
     eval_config = load_eval_config(uri)
-    failed: set[tuple[str, str]] = set()
-    for per_slice in tfma.load_validation_result(uri).metric_validations_per_slice:
-        for failure in per_slice.failures:
-            kind = "change" if failure.metric_threshold.HasField("change_threshold") else "value"
-            failed.add((failure.metric_key.name, slice_name(per_slice.slice_key), kind))
+    failed = failed_checks(uri)
     has_baseline = bool(metrics["baseline"])
     checks = []
     for metric, slc, threshold in _thresholds(eval_config):
@@ -148,17 +167,7 @@ def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> Bl
                 passed=(metric, slc, kind) not in failed,
             ))
     blessed = bool(blessing.properties.get("blessed"))
-    failures = [c for c in checks if not c.passed]
-    if blessed:
-        verdict = f"blessed: all {len(checks)} threshold checks pass" + ("" if has_baseline else " (no baseline yet)")
-    elif failures:
-        f = failures[0]
-        what = (f"{f.metric} {f.value:.4g} fails {f.bound}" if f.kind == "value" else
-                f"{f.metric} changed {f.change:+.4g} vs baseline {f.baseline:.4g}, needs {f.bound}")
-        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        verdict = f"not blessed: {what} on slice {f.slice}{more}"
-    else:
-        verdict = "not blessed: the Evaluator's validation failed (see its evaluation artifact)"
+    verdict = _verdict(blessed, has_baseline, checks)
     return BlessingReport(run_id, model.id if model else None, blessed, has_baseline, checks, verdict)
 
 
@@ -175,6 +184,6 @@ def run_of_model(store: mlmd.MetadataStore, model_id: int) -> tuple[str, str]:
         for ctx in store.get_contexts_by_execution(execution.id):
             if ctx.type_id == run_type:
                 pipeline = R.find_run(store, ctx.name)
-                if pipeline and "Evaluator" in R.node_executions(store, pipeline, ctx.name):
+                if pipeline and node_ids.EVALUATOR in R.node_executions(store, pipeline, ctx.name):
                     return pipeline, ctx.name
     raise MetadataError(f"model {model_id} was never evaluated (or is not a Model artifact id).")

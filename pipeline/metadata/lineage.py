@@ -9,6 +9,7 @@ from typing import Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from components.atomic_pusher.properties import PUSHED_KEY
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import MetadataError
 
@@ -38,8 +39,8 @@ class Lineage:
 
 
 def latest_pushed_model(store: mlmd.MetadataStore) -> int:
-    pushed = [a for a in store.get_artifacts_by_type("PushedModel") if a.custom_properties.get("pushed") and
-              a.custom_properties["pushed"].int_value == 1]
+    pushed = [a for a in store.get_artifacts_by_type("PushedModel") if a.custom_properties.get(PUSHED_KEY) and
+              a.custom_properties[PUSHED_KEY].int_value == 1]
     if not pushed:
         raise MetadataError("no pushed model in this store yet: no run has been blessed and pushed.")
     return max(pushed, key=lambda a: a.id).id
@@ -70,9 +71,9 @@ def lineage(store: mlmd.MetadataStore, artifact_id: int, max_nodes: int = 500) -
     def add_execution(e: metadata_store_pb2.Execution) -> str:
         key = f"e{e.id}"
         if key not in nodes:
-            props = {k: R._value(v) for k, v in e.custom_properties.items() if not k.startswith("__")}  # noqa: SLF001
             state = metadata_store_pb2.Execution.State.Name(e.last_known_state).lower()
-            nodes[key] = LineageNode(key, "execution", e.id, _node_name(store, e.id, node_type.id), state, props)
+            nodes[key] = LineageNode(key, "execution", e.id, _node_name(store, e.id, node_type.id), state,
+                                     R.execution_properties(e))
         return key
 
     def walk(start: metadata_store_pb2.Artifact, upstream: bool) -> list[str]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import ml_metadata as mlmd
 
+from components.atomic_pusher.properties import PUSHED_DESTINATION_KEY, PUSHED_KEY, PUSHED_MODEL_KEY, PUSHED_VERSION_KEY
+from pipeline.dag import node_ids
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import MetadataError
-
-SYSTEM_NODE_SUFFIX = "_resolver"
 
 
 def iso(ms: int) -> str:
@@ -44,18 +44,14 @@ class NodeRecord:
 
 
 @dataclass(frozen=True)
-class ArtifactRecord:
-    id: int
-    type: str
-    uri: str
-    properties: dict = field(default_factory=dict)
-    run_id: Optional[str] = None
+class ArtifactRecord(R.Artifact):
+    run_id: Optional[str] = None  # with the producer, when listed per run
     producer: Optional[str] = None
 
 
 def run_record(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> RunRecord:
     executions = R.node_executions(store, pipeline, run_id)
-    states = [e.state for n, e in executions.items() if not n.endswith(SYSTEM_NODE_SUFFIX)]
+    states = [e.state for n, e in executions.items() if not n.endswith(node_ids.SYSTEM_NODE_SUFFIX)]
     start = min((e.started_ms for e in executions.values()), default=0)
     end = max((e.finished_ms for e in executions.values()), default=0)
     if "failed" in states or "canceled" in states:
@@ -65,13 +61,14 @@ def run_record(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> RunReco
     else:
         state = "complete"
     blessed = None
-    if "Evaluator" in executions and executions["Evaluator"].outputs.get("blessing"):
-        blessed = bool(executions["Evaluator"].outputs["blessing"][0].properties.get("blessed"))
+    evaluator, pusher = executions.get(node_ids.EVALUATOR), executions.get(node_ids.PUSHER)
+    if evaluator and evaluator.outputs.get("blessing"):
+        blessed = bool(evaluator.outputs["blessing"][0].properties.get("blessed"))
     pushed = None
-    if "Pusher" in executions and executions["Pusher"].outputs.get("pushed_model"):
-        artifact = executions["Pusher"].outputs["pushed_model"][0]
-        if artifact.properties.get("pushed"):
-            pushed = str(artifact.properties.get("pushed_version") or artifact.properties.get("pushed_destination"))
+    if pusher and pusher.outputs.get(PUSHED_MODEL_KEY):
+        props = pusher.outputs[PUSHED_MODEL_KEY][0].properties
+        if props.get(PUSHED_KEY):
+            pushed = str(props.get(PUSHED_VERSION_KEY) or props.get(PUSHED_DESTINATION_KEY))
     return RunRecord(
         run_id=run_id,
         pipeline=pipeline,
@@ -87,13 +84,16 @@ def run_record(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> RunReco
 
 
 def list_runs(store: mlmd.MetadataStore, pipeline: Optional[str] = None, limit: int = 20) -> list[RunRecord]:
-    names = [pipeline] if pipeline else R.pipeline_names(store)
-    if pipeline and pipeline not in R.pipeline_names(store):
-        raise MetadataError(f"no pipeline named {pipeline!r} in this store; pipelines: {', '.join(R.pipeline_names(store)) or 'none'}.")
+    known = R.pipeline_names(store)
+    if pipeline and pipeline not in known:
+        raise MetadataError(f"no pipeline named {pipeline!r} in this store; pipelines: {', '.join(known) or 'none'}.")
+    names = [pipeline] if pipeline else known
     records = [run_record(store, name, run_id) for name in names for run_id in R.run_ids(store, name)]
     if not records:
         raise MetadataError("this metadata store has no pipeline runs yet; run `tfx-e2e run` first.")
-    return sorted(records, key=lambda r: r.started, reverse=True)[:limit]
+    # Newest first; of runs started in the same second (`started` has no finer grain), the later recorded first.
+    order = {r.run_id: R.run_context(store, r.run_id).id for r in records}
+    return sorted(records, key=lambda r: (r.started, order[r.run_id]), reverse=True)[:limit]
 
 
 def resolve_run(store: mlmd.MetadataStore, run_id: str) -> str:
@@ -140,10 +140,12 @@ def list_artifacts(
     if run_id:
         run_id = resolve_run(store, run_id)
         pipeline = pipeline_of(store, run_id)
-        for name, e in R.node_executions(store, pipeline, run_id).items():
+        # The producer is the first execution that output an artifact: a resolver later hands the model on.
+        executions = sorted(R.node_executions(store, pipeline, run_id).values(), key=lambda e: e.execution_id)
+        for e in reversed(executions):  # the last record per id is the one kept below
             for artifacts in e.outputs.values():
                 for a in artifacts:
-                    records.append(ArtifactRecord(a.id, a.type, a.uri, a.properties, run_id, name))
+                    records.append(ArtifactRecord(a.id, a.type, a.uri, a.properties, run_id, e.node_id))
     else:
         types = {t.id: t.name for t in store.get_artifact_types()}
         for a in store.get_artifacts():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -51,7 +52,8 @@ def _value(v: metadata_store_pb2.Value):
     if kind == "struct_value":
         from google.protobuf import json_format
 
-        return json_format.MessageToDict(v.struct_value)
+        # Keys sorted at every level (protobuf map order differs from one process to the next).
+        return json.loads(json.dumps(json_format.MessageToDict(v.struct_value), sort_keys=True))
     if kind == "proto_value":
         return str(v.proto_value.type_url)
     return getattr(v, kind) if kind else None
@@ -60,7 +62,17 @@ def _value(v: metadata_store_pb2.Value):
 def to_artifact(a: metadata_store_pb2.Artifact, types: dict[int, str]) -> Artifact:
     props = {k: _value(v) for k, v in a.properties.items()}
     props.update({k: _value(v) for k, v in a.custom_properties.items()})
+    # Sorted, as protobuf map order differs from one process to the next: `tfx-e2e show` prints them in order.
+    props = dict(sorted(props.items()))
     return Artifact(id=a.id, type=types.get(a.type_id, str(a.type_id)), uri=a.uri, properties=props)
+
+
+def execution_properties(e: metadata_store_pb2.Execution) -> dict:
+    """An execution's exec properties (hyperparameters, steps, ...), without TFX's internal `__*` ones."""
+    return {
+        **{k: _value(v) for k, v in e.properties.items()},
+        **{k: _value(v) for k, v in e.custom_properties.items() if not k.startswith("__")},
+    }
 
 
 def run_context(store: mlmd.MetadataStore, run_id: str) -> Optional[metadata_store_pb2.Context]:
@@ -108,10 +120,7 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
             finished_ms=execution.last_update_time_since_epoch,
             outputs=outputs,
             inputs=inputs,
-            properties={
-                **{k: _value(v) for k, v in execution.properties.items()},
-                **{k: _value(v) for k, v in execution.custom_properties.items() if not k.startswith("__")},
-            },
+            properties=execution_properties(execution),
         )
     return result
 

@@ -1,14 +1,24 @@
-"""Opening an MLMD store: SQLite under a home directory (the default) or a MySQL/MariaDB URI."""
+"""Opening an MLMD store: SQLite under a home directory (the default) or a MySQL/MariaDB URI.
+
+The connection configs are the ones TFX's `tfx.orchestration.metadata.sqlite_metadata_connection_config` and
+`mysql_metadata_connection_config` build (tests/unit/test_metadata_store.py compares them field by field, so the two
+cannot drift apart), built here because importing that TFX module loads TensorFlow: 4-7 s and TensorFlow's start-up
+lines on stderr for every `tfx-e2e runs/show/...`, which otherwise take 0.2 s. TFX's SQLite helper also creates the
+database's directory, which opening a store read-only must not do.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
-SQLITE_FILE = "metadata.sqlite"
+from pipeline.logs import quiet_stderr
+
+MYSQL_DEFAULT_PORT = 3306
 
 
 class MetadataError(ValueError):
@@ -16,14 +26,20 @@ class MetadataError(ValueError):
 
 
 def sqlite_config(path: Path, create: bool = True) -> metadata_store_pb2.ConnectionConfig:
+    """TFX's SQLite config; read-only (and the file must exist) unless `create`."""
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(path)
-    config.sqlite.connection_mode = (
-        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-        if create
-        else metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    )
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    if not create:
+        config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     return config
+
+
+def mysql_config(host: str, port: int, database: str, user: str, password: str) -> metadata_store_pb2.ConnectionConfig:
+    """TFX's MySQL config."""
+    return metadata_store_pb2.ConnectionConfig(
+        mysql=metadata_store_pb2.MySQLDatabaseConfig(host=host, port=port, database=database, user=user,
+                                                     password=password))
 
 
 def connection_config(uri: str, create: bool = True) -> metadata_store_pb2.ConnectionConfig:
@@ -35,23 +51,20 @@ def connection_config(uri: str, create: bool = True) -> metadata_store_pb2.Conne
         raise MetadataError(
             f"metadata URI {uri!r} is not understood; use sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DB."
         )
-    config = metadata_store_pb2.ConnectionConfig()
-    config.mysql.host = parsed.hostname
-    config.mysql.port = parsed.port or 3306
-    config.mysql.database = parsed.path.strip("/")
-    config.mysql.user = unquote(parsed.username or "")
-    config.mysql.password = unquote(parsed.password or "")
-    return config
+    return mysql_config(parsed.hostname, parsed.port or MYSQL_DEFAULT_PORT, parsed.path.strip("/"),
+                        unquote(parsed.username or ""), unquote(parsed.password or ""))
+
+
+def _where(config: metadata_store_pb2.ConnectionConfig) -> str:
+    if config.HasField("mysql"):
+        return f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
+    return config.sqlite.filename_uri
 
 
 def open_store(config: metadata_store_pb2.ConnectionConfig, attempts: int = 5) -> mlmd.MetadataStore:
     if config.HasField("sqlite") and config.sqlite.connection_mode == metadata_store_pb2.SqliteMetadataSourceConfig.READONLY:
         if not Path(config.sqlite.filename_uri).is_file():
             raise MetadataError(f"no metadata store at {config.sqlite.filename_uri}; run a pipeline first.")
-    import time
-
-    from pipeline.logs import quiet_stderr
-
     for attempt in range(attempts):
         try:
             with quiet_stderr():  # MLMD's MySQL client prints its own multi-line complaint; ours below is the message
@@ -61,10 +74,8 @@ def open_store(config: metadata_store_pb2.ConnectionConfig, attempts: int = 5) -
             if "retry" in str(err).lower() and attempt < attempts - 1:
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            where = f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}" if config.HasField("mysql") else (
-                config.sqlite.filename_uri)
             raise MetadataError(
-                f"cannot open the metadata store at {where}: {str(err).splitlines()[0]} "
+                f"cannot open the metadata store at {_where(config)}: {str(err).splitlines()[0]} "
                 "(is the database server running and reachable, and the user allowed in?)"
             ) from None
     raise AssertionError("unreachable")

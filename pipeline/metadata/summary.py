@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.anomalies_gate.schema_diff import Finding, read_findings, split_dirs
+from components.atomic_pusher.properties import PUSHED_DESTINATION_KEY, PUSHED_KEY, PUSHED_MODEL_KEY
 from pipeline.config.schema import PipelineConfig
+from pipeline.dag import node_ids
+from pipeline.metadata import statistics
+from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
 from pipeline.metadata.runs import Artifact, NodeExecution
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    split: str
-    feature: str
-    kind: str
-    description: str
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ class MetricRow:
 @dataclass
 class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: list[Finding] = field(default_factory=list)
     anomalies_uri: Optional[str] = None
     metrics: list[MetricRow] = field(default_factory=list)
     evaluation_uri: Optional[str] = None
@@ -47,69 +43,16 @@ def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[
     return artifacts[0] if artifacts else None
 
 
-def split_dirs(uri: str) -> dict[str, str]:
-    import tensorflow as tf
-
-    if not tf.io.gfile.isdir(uri):
-        return {}
-    return {
-        name.rstrip("/")[len("Split-"):]: os.path.join(uri, name.rstrip("/"))
-        for name in tf.io.gfile.listdir(uri)
-        if name.startswith("Split-")
-    }
-
-
-def read_rows(statistics_uri: str) -> dict[str, int]:
-    import tensorflow_data_validation as tfdv
-
-    rows = {}
-    for split, path in split_dirs(statistics_uri).items():
-        stats = tfdv.load_stats_binary(os.path.join(path, "FeatureStats.pb"))
-        rows[split] = int(stats.datasets[0].num_examples) if stats.datasets else 0
-    return rows
-
-
-def read_anomalies(anomalies_uri: str) -> list[Anomaly]:
-    import tensorflow as tf
-    from tensorflow_metadata.proto.v0 import anomalies_pb2
-
-    found = []
-    for split, path in sorted(split_dirs(anomalies_uri).items()):
-        anomalies = anomalies_pb2.Anomalies()
-        with tf.io.gfile.GFile(os.path.join(path, "SchemaDiff.pb"), "rb") as f:
-            anomalies.ParseFromString(f.read())
-        for feature, info in sorted(anomalies.anomaly_info.items()):
-            kinds = ", ".join(sorted({r.short_description for r in info.reason})) or info.short_description
-            found.append(Anomaly(split, feature, kinds, info.description))
-        if anomalies.HasField("dataset_anomaly_info") and anomalies.dataset_anomaly_info.reason:
-            info = anomalies.dataset_anomaly_info
-            found.append(Anomaly(split, "<dataset>", info.short_description, info.description))
-    return found
-
-
 def read_metrics(evaluation_uri: str, cfg: PipelineConfig) -> tuple[list[MetricRow], bool]:
-    """Overall-slice metrics of the candidate, with the baseline's value and the configured bounds."""
-    import tensorflow_model_analysis as tfma
-
-    candidate: dict[str, float] = {}
-    baseline: dict[str, float] = {}
-    for metrics in tfma.load_metrics(evaluation_uri):
-        if metrics.slice_key.single_slice_keys:
-            continue  # overall slice only
-        for kv in metrics.metric_keys_and_values:
-            key = kv.key
-            if key.is_diff or not kv.value.HasField("double_value"):
-                continue
-            target = baseline if key.model_name == "baseline" else candidate
-            target[key.name] = kv.value.double_value.value
-    failed = set()
-    validation = tfma.load_validation_result(evaluation_uri)
-    for per_slice in validation.metric_validations_per_slice:
-        if not per_slice.slice_key.single_slice_keys:
-            failed |= {f.metric_key.name for f in per_slice.failures}
+    """Overall-slice metrics of the candidate, with the baseline's value and the configured bounds; and whether
+    there was a baseline."""
+    metrics = load_metrics(evaluation_uri)
+    candidate = metrics["candidate"].get(OVERALL, {})
+    baseline = metrics["baseline"].get(OVERALL, {})
+    failed = {metric for metric, slc, _ in failed_checks(evaluation_uri) if slc == OVERALL}
+    gates = cfg.gates
     rows = []
     for name, value in sorted(candidate.items()):
-        gates = cfg.gates
         bound = gates.thresholds.get(name)
         checked = bound is not None or (name in gates.change_thresholds and baseline)
         rows.append(
@@ -127,22 +70,22 @@ def read_metrics(evaluation_uri: str, cfg: PipelineConfig) -> tuple[list[MetricR
 
 def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunSummary:
     summary = RunSummary()
-    statistics = _one(executions, "StatisticsGen", "statistics")
-    if statistics:
-        summary.rows = read_rows(statistics.uri)
-    anomalies = _one(executions, "ExampleValidator", "anomalies")
+    stats = _one(executions, node_ids.STATISTICS_GEN, "statistics")
+    if stats:
+        summary.rows = statistics.rows(stats.uri)
+    anomalies = _one(executions, node_ids.EXAMPLE_VALIDATOR, "anomalies")
     if anomalies:
         summary.anomalies_uri = anomalies.uri
-        summary.anomalies = read_anomalies(anomalies.uri)
-    evaluation = _one(executions, "Evaluator", "evaluation")
+        summary.anomalies = read_findings(split_dirs(anomalies.uri))
+    evaluation = _one(executions, node_ids.EVALUATOR, "evaluation")
     if evaluation:
         summary.evaluation_uri = evaluation.uri
         summary.metrics, summary.has_baseline = read_metrics(evaluation.uri, cfg)
-    blessing = _one(executions, "Evaluator", "blessing")
+    blessing = _one(executions, node_ids.EVALUATOR, "blessing")
     if blessing:
         summary.blessed = bool(blessing.properties.get("blessed"))
-    pushed = _one(executions, "Pusher", "pushed_model")
-    if pushed and pushed.properties.get("pushed"):
-        summary.pushed = str(pushed.properties.get("pushed_destination"))
-        summary.pushed_now = executions["Pusher"].state == "complete"
+    pushed = _one(executions, node_ids.PUSHER, PUSHED_MODEL_KEY)
+    if pushed and pushed.properties.get(PUSHED_KEY):
+        summary.pushed = str(pushed.properties.get(PUSHED_DESTINATION_KEY))
+        summary.pushed_now = executions[node_ids.PUSHER].state == "complete"
     return summary

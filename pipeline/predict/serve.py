@@ -15,11 +15,13 @@ from typing import Any, Optional
 
 import numpy as np
 
+from components.atomic_pusher import layout
 from components.atomic_pusher import signature as sig
 from pipeline.config.schema import ConfigError
 from pipeline.data.csv_format import DataError
 from pipeline.predict.examples import to_example
 from pipeline.predict.rows import read_rows
+from trainer_module.serving_contract import INPUT_KEY, SERVING_SIGNATURE
 
 BATCH_SIZE = 1024
 
@@ -37,9 +39,8 @@ class Predictions:
 
 
 def _versions(base: Path) -> list[Path]:
-    """Numeric version directories holding a SavedModel, lowest first (`.tmp-*` pushes in progress are skipped)."""
-    found = [p for p in base.iterdir() if p.is_dir() and p.name.isascii() and p.name.isdigit()]
-    return sorted((p for p in found if (p / "saved_model.pb").is_file()), key=lambda p: int(p.name))
+    """Version directories holding a SavedModel, lowest first (`.tmp-*` pushes in progress are not versions)."""
+    return [Path(v.path) for v in layout.numeric_versions(base, complete=True)]
 
 
 def resolve_model(model: str, home: Path, config: Optional[str] = None) -> Path:
@@ -50,7 +51,7 @@ def resolve_model(model: str, home: Path, config: Optional[str] = None) -> Path:
 
         cfg = load_config(config)
         base = home / "serving" / cfg.model_name
-        versions = _versions(base) if base.is_dir() else []
+        versions = _versions(base)
         if not versions:
             raise ConfigError(
                 f"no pushed model yet in {base}: run `tfx-e2e run --home {home}` (a blessed run pushes one), or "
@@ -93,20 +94,20 @@ def predict(model: str, input_path: Path, home: Path, config: Optional[str] = No
     import tensorflow as tf
 
     try:
-        serve = tf.saved_model.load(str(model_dir)).signatures[sig.SERVING_SIGNATURE]
+        serve = tf.saved_model.load(str(model_dir)).signatures[SERVING_SIGNATURE]
     except Exception as err:  # pylint: disable=broad-except
-        raise ConfigError(f"{model_dir}: cannot load the model's {sig.SERVING_SIGNATURE}: {type(err).__name__}: "
+        raise ConfigError(f"{model_dir}: cannot load the model's {SERVING_SIGNATURE}: {type(err).__name__}: "
                           f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(examples), BATCH_SIZE):
         batch = tf.constant(examples[start : start + BATCH_SIZE], dtype=tf.string)
         try:
-            outputs = serve(examples=batch)
+            outputs = serve(**{INPUT_KEY: batch})
         except tf.errors.InvalidArgumentError as err:
             raise DataError(f"{input_path}: the model rejected rows {start + 1}-{start + len(batch)}: "
                             f"{err.message.strip().splitlines()[0]}") from None
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"{model_dir}: its {sig.SERVING_SIGNATURE} does not take serialized tf.Examples as "
+            raise ConfigError(f"{model_dir}: its {SERVING_SIGNATURE} does not take serialized tf.Examples as "
                               f"`examples`: {err}") from None
         for name, value in outputs.items():
             chunks.setdefault(name, []).append(value.numpy())

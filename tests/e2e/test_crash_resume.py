@@ -15,6 +15,7 @@ import pytest
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import MetadataError, open_store, sqlite_config
 from tests import support
+from trainer_module.serving_contract import SERVING_SIGNATURE
 
 ORDER = ["CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "Transform", "ExampleValidator", "Trainer",
          "Evaluator", "Pusher"]
@@ -99,13 +100,13 @@ def test_kill_each_component_then_resume(small_sample, tmp_path):
         for key, artifacts in executions[node].outputs.items():
             # Nothing the killed execution started writing is used: outputs come from a finished execution.
             assert all(a.uri not in {d.uri for d in dead.outputs.get(key, [])} for a in artifacts), (node, key)
-    versions = [p for p in (home / "serving" / "taxi").iterdir() if p.name.isdigit()]
+    versions = support.pushed_versions(home / "serving" / "taxi")
     assert len(versions) == 1
-    leftovers = [p.name for p in (home / "serving" / "taxi").iterdir() if not p.name.isdigit()]
+    leftovers = [p.name for p in (home / "serving" / "taxi").iterdir() if p not in versions]
     assert leftovers == [] or all(name.startswith(".") for name in leftovers)
     import tensorflow as tf
 
-    assert "serving_default" in tf.saved_model.load(str(versions[0])).signatures
+    assert SERVING_SIGNATURE in tf.saved_model.load(str(versions[0])).signatures
 
 
 def test_a_second_run_on_the_same_home_waits_or_refuses(small_sample, tmp_path):

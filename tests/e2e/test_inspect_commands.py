@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -155,13 +156,27 @@ def test_blessing_explains_a_failed_threshold(store_home):
 )
 def test_unknown_ids_are_clear_errors(store_home, args, message):
     home, _, _ = store_home
-    result = support.cli([*args, "--home", home])
-    assert result.code == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert message in support.one_line_error(support.cli([*args, "--home", home]))
+
+
+def test_inspect_output_of_tensorflow_goes_to_the_homes_logs(store_home):
+    """One rule for every command: what TFX/TensorFlow print while compare and blessing read statistics and
+    evaluations goes to <home>/logs/<command>-<timestamp>.log (never the terminal, never a shared /tmp file)."""
+    home, _, run_ids = store_home
+    old_shared = Path(tempfile.gettempdir()) / "tfx-e2e-inspect.log"  # where inspect logs went before
+    before = old_shared.stat().st_mtime_ns if old_shared.exists() else None
+    logs_before = set((home / "logs").iterdir())
+    for args in (["compare", run_ids[0], run_ids[2]], ["blessing", run_ids[3]]):
+        result = support.cli([*args, "--home", home])
+        assert result.code == 0 and result.stderr == "", result.stderr
+    new = {p.name for p in set((home / "logs").iterdir()) - logs_before}
+    assert all(n.startswith(("compare-", "blessing-")) and n.endswith(".log") for n in new), new
+    assert (old_shared.stat().st_mtime_ns if old_shared.exists() else None) == before
 
 
 def test_empty_and_unreachable_stores_are_clear_errors(tmp_path):
-    empty = support.cli(["runs", "--home", tmp_path])
-    assert empty.code == 2 and "no metadata store at" in empty.stderr
-    down = support.cli(["runs", "--metadata", "mysql://u:secret@127.0.0.1:9/db"])
-    assert down.code == 2 and "cannot open the metadata store" in down.stderr and "Traceback" not in down.stderr
-    assert "secret" not in down.stderr
+    empty = support.one_line_error(support.cli(["runs", "--home", tmp_path]))
+    assert "no metadata store at" in empty
+    down = support.one_line_error(support.cli(["runs", "--metadata", "mysql://u:secret@127.0.0.1:9/db"]))
+    assert "cannot open the metadata store" in down
+    assert "secret" not in down

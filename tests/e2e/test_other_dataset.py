@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import random
 
 import numpy as np
 
+from pipeline.dag import node_ids
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
+from trainer_module import serving_contract as contract
 
 CLASSES = ["small", "medium", "large"]
 
@@ -17,17 +18,16 @@ CLASSES = ["small", "medium", "large"]
 def write_synthetic(data_dir, rows=900, seed=1):
     """Three classes of parcels, separable by weight and volume, plus a noisy string and an int column."""
     rng = random.Random(seed)
-    data_dir.mkdir()
-    with (data_dir / "parcels.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["weight_kg", "volume_l", "carrier", "floor", "size_class"])
-        for _ in range(rows):
-            k = rng.randrange(3)
-            weight = rng.gauss([1.0, 5.0, 12.0][k], 1.0)
-            volume = rng.gauss([3.0, 20.0, 60.0][k], 4.0)
-            carrier = rng.choice(["dhl", "ups", "post"])
-            floor = "" if rng.random() < 0.1 else str(rng.randrange(10))  # some missing ints
-            writer.writerow([f"{weight:.3f}", f"{volume:.2f}", carrier, floor, CLASSES[k]])
+    table = []
+    for _ in range(rows):
+        k = rng.randrange(3)
+        weight = rng.gauss([1.0, 5.0, 12.0][k], 1.0)
+        volume = rng.gauss([3.0, 20.0, 60.0][k], 4.0)
+        carrier = rng.choice(["dhl", "ups", "post"])
+        floor = "" if rng.random() < 0.1 else str(rng.randrange(10))  # some missing ints
+        table.append([f"{weight:.3f}", f"{volume:.2f}", carrier, floor, CLASSES[k]])
+    return support.write_csv(data_dir, ["weight_kg", "volume_l", "carrier", "floor", "size_class"], table,
+                             name="parcels.csv")
 
 
 CONFIG = """
@@ -60,9 +60,9 @@ def test_second_csv_runs_with_inferred_schema(tmp_path):
     store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
     run_id = mlmd_runs.run_ids(store, "parcels")[0]
     executions = mlmd_runs.node_executions(store, "parcels", run_id)
-    assert "SchemaGen" in executions and "ImportSchemaGen" not in executions
+    assert node_ids.SCHEMA_GEN in executions and node_ids.IMPORT_SCHEMA_GEN not in executions
     assert all(e.state == "complete" for e in executions.values())
-    assert executions["Evaluator"].outputs["blessing"][0].properties["blessed"] == 1
+    assert executions[node_ids.EVALUATOR].outputs["blessing"][0].properties["blessed"] == 1
 
     versions = support.pushed_versions(home / "serving" / "parcels")
     assert len(versions) == 1
@@ -78,12 +78,13 @@ def test_second_csv_runs_with_inferred_schema(tmp_path):
             "floor": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row["floor"])] if row["floor"] else [])),
         }
         examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
-    probabilities = model.signatures["serving_default"](examples=tf.constant(examples))["probabilities"].numpy()
+    serve = model.signatures[contract.SERVING_SIGNATURE]
+    probabilities = serve(**{contract.INPUT_KEY: tf.constant(examples)})[contract.PROBABILITIES].numpy()
     assert probabilities.shape == (200, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
     # Class ids follow the label vocabulary Transform wrote; map them back and check the model learned.
-    transform_graph = executions["Transform"].outputs["transform_graph"][0].uri
+    transform_graph = executions[node_ids.TRANSFORM].outputs["transform_graph"][0].uri
     import tensorflow_transform as tft
 
     vocabulary = [v.decode() for v in tft.TFTransformOutput(transform_graph).vocabulary_by_name("label_vocabulary")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.atomic_pusher import executor as ap
+from components.atomic_pusher import parameters, warmup
 from pipeline.paths import PROJECT_ROOT
 from tests import support
 
@@ -62,13 +62,13 @@ def test_pushed_version_holds_warmup_requests_replayable_through_the_model(pushe
     home, version, _ = pushed
     base = version.parent
     assert [p.name for p in base.iterdir() if p.name.startswith(".tmp-")] == []  # no temp copy left behind
-    warmup = version / "assets.extra" / "tf_serving_warmup_requests"
-    logs = ap.read_warmup(str(warmup))
+    warmup_file = version / "assets.extra" / "tf_serving_warmup_requests"
+    logs = warmup.read_warmup(str(warmup_file))
     assert len(logs) == 1
     request = logs[0].predict_log.request
     assert request.model_spec.name == "taxi" and request.model_spec.signature_name == "serving_default"
     batch = [bytes(b) for b in tf.make_ndarray(request.inputs["examples"]).tolist()]
-    assert len(batch) == ap.DEFAULT_WARMUP_EXAMPLES
+    assert len(batch) == parameters.DEFAULT_WARMUP_EXAMPLES
     # Real eval rows, reduced to the columns serving_default parses: no label source, no excluded column.
     columns = set(tf.train.Example.FromString(batch[0]).features.feature)
     assert "tips" not in columns and "trip_start_timestamp" not in columns and {"fare", "company"} <= columns
@@ -123,11 +123,9 @@ def _number_or_text(value: str):
 
 
 def _one_line_error(result: support.CliResult) -> str:
-    assert result.code == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tfx-e2e: error: "), result.stderr
-    assert "Traceback" not in result.stderr and not [l for l in result.stdout.splitlines() if l.startswith("row ")]
-    return lines[0]
+    """support.one_line_error, and no prediction was printed."""
+    assert not [line for line in result.stdout.splitlines() if line.startswith("row ")], result.stdout
+    return support.one_line_error(result)
 
 
 def test_bad_inputs_exit_2_with_one_clear_line(pushed, rows_csv, tmp_path):
@@ -139,11 +137,7 @@ def test_bad_inputs_exit_2_with_one_clear_line(pushed, rows_csv, tmp_path):
     header = lines[0].split(",")
     cells = next(csv.reader([lines[3]]))
     cells[header.index("fare")] = "twelve"
-    bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows([*csv.reader(lines[1:3]), cells])
+    bad = support.write_csv(tmp_path, header, [*csv.reader(lines[1:3]), cells], name="bad.csv")
     message = _one_line_error(support.cli(["predict", "--model", latest, "--input", bad]))
     assert "row 3 (line 4), column 'fare': 'twelve' is not a number" in message
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from components.atomic_pusher.properties import PUSHED_DESTINATION_KEY, PUSHED_KEY, PUSHED_MODEL_KEY
+from components.tagged_trainer.properties import MODEL_FAMILY_PROPERTY
+from pipeline.dag import node_ids
 from pipeline.paths import PROJECT_ROOT
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
+from trainer_module import serving_contract as contract
 
-RESOLVER = "latest_blessed_model_resolver"
+RESOLVER = node_ids.BASELINE_RESOLVER
 COMPONENTS = [
-    "CsvExampleGen",
-    "StatisticsGen",
-    "ImportSchemaGen",
-    "ExampleValidator",
-    "AnomaliesGate",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
+    node_ids.EXAMPLE_GEN,
+    node_ids.STATISTICS_GEN,
+    node_ids.IMPORT_SCHEMA_GEN,
+    node_ids.EXAMPLE_VALIDATOR,
+    node_ids.ANOMALIES_GATE,
+    node_ids.TRANSFORM,
+    node_ids.TRAINER,
+    node_ids.EVALUATOR,
+    node_ids.PUSHER,
 ]
 TAXI_SCHEMA = PROJECT_ROOT / "schemas" / "taxi" / "schema.pbtxt"
 
@@ -42,15 +46,17 @@ def test_first_run_executes_every_node_and_pushes(two_runs):
     assert sorted(executions) == sorted(COMPONENTS + [RESOLVER])
     assert {n: e.state for n, e in executions.items()} == {n: "complete" for n in executions}
 
-    blessing = executions["Evaluator"].outputs["blessing"][0]
+    blessing = executions[node_ids.EVALUATOR].outputs["blessing"][0]
     assert blessing.properties["blessed"] == 1
     assert (support.Path(blessing.uri) / "BLESSED").exists()
     # No baseline existed, so the resolver handed nothing to the Evaluator.
     assert executions[RESOLVER].outputs.get("model", []) == []
 
-    pushed = executions["Pusher"].outputs["pushed_model"][0]
-    assert pushed.properties["pushed"] == 1
-    assert len(versions) == 1 and str(versions[0]) == pushed.properties["pushed_destination"]
+    pushed = executions[node_ids.PUSHER].outputs[PUSHED_MODEL_KEY][0]
+    assert pushed.properties[PUSHED_KEY] == 1
+    assert len(versions) == 1 and str(versions[0]) == pushed.properties[PUSHED_DESTINATION_KEY]
+    # The Trainer recorded the model family on its Model: the baseline resolver of later runs filters on it.
+    assert executions[node_ids.TRAINER].outputs["model"][0].properties[MODEL_FAMILY_PROPERTY] == "dnn"
     # Progress lines: one per component start and finish.
     for node in COMPONENTS:
         assert f"  {node}" in first.stdout
@@ -61,11 +67,11 @@ def test_pushed_model_serves_probabilities_for_raw_rows(two_runs, taxi_sample):
 
     home, _, _, versions, _ = two_runs
     model = tf.saved_model.load(str(versions[0]))
-    assert {"serving_default", "transform_features"} <= set(model.signatures)
+    assert {contract.SERVING_SIGNATURE, contract.TRANSFORM_SIGNATURE} <= set(model.signatures)
     rows = support.read_csv_rows(taxi_sample / "data.csv", 64)
     examples = support.serialized_examples(rows, TAXI_SCHEMA, drop=("tips",))  # the label's source is absent
-    outputs = model.signatures["serving_default"](examples=tf.constant(examples))
-    probabilities = outputs["probabilities"].numpy()
+    outputs = model.signatures[contract.SERVING_SIGNATURE](**{contract.INPUT_KEY: tf.constant(examples)})
+    probabilities = outputs[contract.PROBABILITIES].numpy()
     assert probabilities.shape == (64, 1)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.std() > 0.01  # different rows get different answers: the model is not constant
@@ -76,7 +82,7 @@ def test_training_summary_is_written(two_runs):
 
     home, _, _, _, store = two_runs
     run_id = mlmd_runs.run_ids(store, "taxi")[0]
-    model_run = mlmd_runs.node_executions(store, "taxi", run_id)["Trainer"].outputs["model_run"][0]
+    model_run = mlmd_runs.node_executions(store, "taxi", run_id)[node_ids.TRAINER].outputs["model_run"][0]
     summary = json.loads((support.Path(model_run.uri) / "training_summary.json").read_text())
     assert summary["strategy"] == "default" and summary["replicas"] == 1
     assert summary["steps"] > 0 and summary["final"]["val_auc"] > 0.75
@@ -90,12 +96,12 @@ def test_failing_component_is_named_recorded_and_pushes_nothing(taxi_sample, tmp
         "--set", "label.fn=trainer_module.labels.no_such_label",
     ])
     assert result.code == 1, result.stdout + result.stderr
-    assert "FAILED: component Transform" in result.stdout and "no_such_label" in result.stdout
+    assert f"FAILED: component {node_ids.TRANSFORM}" in result.stdout and "no_such_label" in result.stdout
     store = open_store(sqlite_config(tmp_path / "metadata.sqlite", create=False))
     run_id = mlmd_runs.run_ids(store, "taxi")[0]
     executions = mlmd_runs.node_executions(store, "taxi", run_id)
-    assert executions["Transform"].state == "failed"
-    assert "Trainer" not in executions and "Pusher" not in executions
+    assert executions[node_ids.TRANSFORM].state == "failed"
+    assert node_ids.TRAINER not in executions and node_ids.PUSHER not in executions
     assert support.pushed_versions(tmp_path / "serving" / "taxi") == []
 
 

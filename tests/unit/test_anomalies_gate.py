@@ -10,7 +10,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.anomalies_gate import AnomaliesGate
-from components.anomalies_gate.executor import AnomaliesFoundError, Executor, SCHEMA_DIFF_FILE
+from components.anomalies_gate.executor import AnomaliesFoundError, Executor
+from components.anomalies_gate.schema_diff import SCHEMA_DIFF_FILE
 
 UNEXPECTED = anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES
 DROPPED = anomalies_pb2.AnomalyInfo.FEATURE_TYPE_NOT_PRESENT
@@ -120,11 +121,13 @@ def test_the_pipeline_orders_transform_after_the_gate():
     from tfx.dsl.compiler import compiler
 
     from pipeline.config.loader import load_config
-    from pipeline.dag.factory import Locations, create_pipeline
+    from pipeline.dag.factory import create_pipeline
+    from pipeline.dag.targets import LocalTarget, Locations
 
     where = Locations(data="/tmp/data", pipeline_root="/tmp/root", serving_dir="/tmp/serving")
     for allow in (False, True):
-        ir = compiler.Compiler().compile(create_pipeline(load_config("taxi"), where, allow_anomalies=allow))
+        target = LocalTarget(allow_anomalies=allow)
+        ir = compiler.Compiler().compile(create_pipeline(load_config("taxi"), where, target))
         nodes = [n.pipeline_node for n in ir.nodes]
         order = [n.node_info.id for n in nodes]
         assert order.index("ExampleValidator") < order.index("AnomaliesGate") < order.index("Transform")

@@ -1,8 +1,11 @@
-"""AtomicPusher: the executor's Do() on real artifacts in tmp dirs, with tiny real SavedModels (no pipeline)."""
+"""AtomicPusher: the executor's Do() on real artifacts in tmp dirs, with tiny real SavedModels (no pipeline).
+
+Do() runs every module of the package (parameters, examples, smoke_test, warmup, identity, layout, publish), so
+the push protocol is tested here as a whole; layout.numeric_versions has its own file (test_atomic_pusher_layout.py).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -15,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.atomic_pusher import AtomicPusher, signature
+from components.atomic_pusher import AtomicPusher, layout, publish, signature, warmup
 from components.atomic_pusher import executor as ap
+from tests.support import tree_digest
+from trainer_module.serving_contract import SERVING_SIGNATURE
 
 ROOT = Path(__file__).resolve().parents[2]
 N_EVAL = 40
@@ -26,7 +31,7 @@ N_EVAL = 40
 
 
 def save_tiny_model(model_dir: Path, weight: float = 0.5, nan: bool = False) -> Path:
-    """A SavedModel whose serving_default parses serialized tf.Examples (x: float, required; c: string, optional)
+    """A SavedModel whose serving signature parses serialized tf.Examples (x: float, required; c: string, optional)
     WITHOUT the label and returns `probabilities` (sigmoid(w * x)), or NaN for every row when `nan`."""
     import tensorflow as tf
 
@@ -46,7 +51,7 @@ def save_tiny_model(model_dir: Path, weight: float = 0.5, nan: bool = False) -> 
             return {"probabilities": p}
 
     module = Tiny()
-    tf.saved_model.save(module, str(model_dir), signatures={"serving_default": module.serve})
+    tf.saved_model.save(module, str(model_dir), signatures={SERVING_SIGNATURE: module.serve})
     return model_dir
 
 
@@ -121,24 +126,17 @@ def run(model, blessing, examples, base: Path, **props):
 
 
 def versions(base: Path) -> list[Path]:
-    return sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)) \
-        if base.is_dir() else []
+    return [Path(v.path) for v in layout.numeric_versions(base)]
 
 
 def temp_dirs(base: Path) -> list[Path]:
     return [p for p in base.iterdir() if p.name.startswith(".tmp-")] if base.is_dir() else []
 
 
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()
-    }
-
-
 def serve(model_dir: Path, batch: list[bytes]) -> dict[str, np.ndarray]:
     import tensorflow as tf
 
-    fn = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+    fn = tf.saved_model.load(str(model_dir)).signatures[SERVING_SIGNATURE]
     return {k: v.numpy() for k, v in fn(examples=tf.constant(batch)).items()}
 
 
@@ -170,8 +168,8 @@ def test_blessed_push_writes_one_complete_version_with_replayable_warmup(env):
     # As TFX's Pusher, a copy of what was pushed is kept in the PushedModel artifact.
     assert (Path(pushed.uri) / "saved_model.pb").is_file()
 
-    warmup = version / "assets.extra" / "tf_serving_warmup_requests"
-    logs = ap.read_warmup(str(warmup))
+    warmup_file = version / "assets.extra" / "tf_serving_warmup_requests"
+    logs = warmup.read_warmup(str(warmup_file))
     assert len(logs) == 1 and isinstance(logs[0], prediction_log_pb2.PredictionLog)
     request = logs[0].predict_log.request
     assert request.model_spec.name == "tiny" and request.model_spec.signature_name == "serving_default"
@@ -251,7 +249,7 @@ def test_a_model_that_cannot_serve_the_eval_examples_fails_the_push(env):
             return {"probabilities": parsed["y"][:, None]}
 
     module = NeedsY()
-    tf.saved_model.save(module, str(tmp / "needs_y" / "Format-Serving"), signatures={"serving_default": module.serve})
+    tf.saved_model.save(module, str(tmp / "needs_y" / "Format-Serving"), signatures={SERVING_SIGNATURE: module.serve})
     from tfx.types import standard_artifacts
 
     needs_y = standard_artifacts.Model()
@@ -292,7 +290,8 @@ def test_versions_stay_monotonic_when_an_existing_version_is_ahead_of_the_clock(
     save_tiny_model(future, weight=3.0)
     pushed = run(model, blessing, examples, base)
     assert pushed.get_string_custom_property("pushed_version") == "100000000000"
-    assert ap.next_version([5, 7], now=3) == 8 and ap.next_version([5], now=100) == 100 and ap.next_version([], now=9) == 9
+    assert layout.next_version([5, 7], now=3) == 8 and layout.next_version([5], now=100) == 100
+    assert layout.next_version([], now=9) == 9
 
 
 # ----------------------------------------------------------------------------------------------- (e) stale temp dirs
@@ -326,7 +325,7 @@ def test_a_failure_mid_push_publishes_nothing_and_keeps_the_old_version(env, mon
     if failing == "rename":
         monkeypatch.setattr(os, "rename", boom)
     else:
-        monkeypatch.setattr(ap, "verify", boom)
+        monkeypatch.setattr(publish, "verify", boom)
     other = model_artifact(tmp, "other", weight=2.0)
     with pytest.raises(OSError, match="injected failure"):
         run(other, blessing, examples, base)
@@ -340,6 +339,7 @@ KILLED_PUSH = textwrap.dedent(
     import trainer_module  # before TensorFlow
     from pathlib import Path
     from components.atomic_pusher import executor as ap
+    from components.atomic_pusher import publish
     from tfx.types import standard_artifacts
 
     model_uri, blessing_uri, base, ready = sys.argv[1:5]
@@ -348,7 +348,7 @@ KILLED_PUSH = textwrap.dedent(
         Path(ready).write_text(copy_dir)
         time.sleep(600)
 
-    ap.verify = hang
+    publish.verify = hang
     model, blessing, pushed = standard_artifacts.Model(), standard_artifacts.ModelBlessing(), standard_artifacts.PushedModel()
     model.uri, blessing.uri, pushed.uri = model_uri, blessing_uri, base + "-pushed"
     blessing.set_int_custom_property("blessed", 1)

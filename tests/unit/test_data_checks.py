@@ -13,6 +13,7 @@ from pipeline.data import csv_format
 from pipeline.data import preflight as D
 from pipeline.config.schema import TAXI_PACKAGE_DATA, resolve_data_dir
 from pipeline.config.loader import load_config
+from tests import support
 
 SHIPPED = resolve_data_dir(TAXI_PACKAGE_DATA) / "data.csv"
 
@@ -32,12 +33,7 @@ def col(name: str) -> int:
 
 
 def write_csv(directory: Path, header=HEADER, rows=ROWS, name="data.csv") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / name).open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return directory / name
+    return support.write_csv(directory, header, rows, name)
 
 
 def with_value(row: int, column: str, value: str) -> list[list[str]]:

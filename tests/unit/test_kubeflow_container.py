@@ -33,6 +33,7 @@ DOTTED_PATHS = [
     "components.baseline_resolver.strategy.LatestBlessedOtherModelStrategy",
     "components.digits_example_gen.executor.Executor",
     "components.multiworker_trainer.executor.Executor",
+    "components.tagged_trainer.executor.Executor",
     "cli.main.main",
     "cli.main.entry",
 ]

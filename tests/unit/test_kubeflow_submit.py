@@ -479,3 +479,80 @@ def test_kubeflow_refusal_is_one_line(compiled, wire):
                                           r"permission denied") as raised:
         submit(compiled, "kubeflow", host=KFP_HOST, namespace="team-a")
     assert "\n" not in str(raised.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kubeflow/submit/vertex.py does itself what aiplatform (1.70.0) keeps private: compared with aiplatform's own code
+
+
+def _answer_create_pipeline_job(payload: bytes, metadata) -> bytes:
+    from google.cloud.aiplatform_v1.types import CreatePipelineJobRequest, PipelineJob, PipelineState
+
+    request = CreatePipelineJobRequest.deserialize(payload)
+    return PipelineJob.serialize(PipelineJob(name=FAKE_JOB_NAME, display_name=request.pipeline_job.display_name,
+                                             state=PipelineState.PIPELINE_STATE_PENDING))
+
+
+def test_vertex_submit_with_no_cache_sends_the_dry_run_request_over_grpc(compiled, job, wire, vertex_credentials):
+    """aiplatform.PipelineJob(enable_caching=False) and its runtime config, against vertex.body's own."""
+    from google.cloud.aiplatform_v1.types import CreatePipelineJobRequest, PipelineJob
+    from google.protobuf import json_format
+
+    wire.grpc[CREATE_PIPELINE_JOB] = _answer_create_pipeline_job
+    wire.http.append(("GET", "https://storage.googleapis.com/storage/v1/b/b?", lambda *a: (200, {"name": "b"})))
+
+    result = submit(compiled, "vertex", project=PROJECT, region=REGION, no_cache=True)
+
+    sent = CreatePipelineJobRequest.deserialize(wire.calls[-1]["bytes"]).pipeline_job
+    assert json_format.MessageToDict(PipelineJob.pb(sent)) == result.request["body"]
+    tasks = result.request["body"]["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert {json.dumps(t["cachingOptions"]) for t in tasks.values()} == {'{"enableCache": false}'}
+
+
+@pytest.mark.parametrize("enable", [True, False])
+def test_set_caching_does_what_aiplatform_does(job, enable):
+    from google.cloud.aiplatform import pipeline_jobs
+
+    from kubeflow.submit import vertex
+
+    spec = copy.deepcopy(job["pipelineSpec"])
+    # A component with a DAG of its own (a KFP sub-pipeline; TFX compiles none, aiplatform sets those tasks too).
+    spec["components"]["comp-inner"] = {
+        "dag": {"tasks": {"inner": {"componentRef": {"name": "Trainer"}, "cachingOptions": {"enableCache": not enable}}}}}
+    ours, theirs = copy.deepcopy(spec), copy.deepcopy(spec)
+    vertex.set_caching(ours, enable)
+    pipeline_jobs._set_enable_caching_value(theirs, enable)  # aiplatform's private helper, the reference
+
+    assert ours == theirs
+    assert ours["components"]["comp-inner"]["dag"]["tasks"]["inner"]["cachingOptions"] == {"enableCache": enable}
+    assert {json.dumps(t["cachingOptions"]) for t in ours["root"]["dag"]["tasks"].values()} == {
+        json.dumps({"enableCache": enable})}
+
+
+def test_runtime_config_is_the_one_aiplatform_builds(compiled, job, wire, vertex_credentials):
+    from google.cloud import aiplatform
+    from google.cloud.aiplatform_v1.types import pipeline_job as gca_pipeline_job
+
+    from kubeflow.submit import vertex
+
+    theirs = aiplatform.PipelineJob(display_name="taxi", template_path=str(compiled), pipeline_root="gs://b/root",
+                                    project=PROJECT, location=REGION)
+    ours = vertex.runtime_config(job)
+    assert ours == gca_pipeline_job.PipelineJob.RuntimeConfig.pb(theirs.runtime_config)
+    assert ours.gcs_output_directory == "gs://b/root" and ours.parameters["data-root"].string_value == DATA
+    assert wire.calls == []
+
+
+def test_console_url_is_the_one_aiplatform_logs():
+    import types
+
+    from google.cloud import aiplatform
+
+    from kubeflow.submit import vertex
+
+    # aiplatform's private PipelineJob._dashboard_uri, the reference, run on a stand-in holding the resource name.
+    stand_in = types.SimpleNamespace(resource_name=FAKE_JOB_NAME,
+                                     _parse_resource_name=aiplatform.PipelineJob._parse_resource_name)
+    expected = aiplatform.PipelineJob._dashboard_uri(stand_in)
+    assert vertex.console_url(FAKE_JOB_NAME, "another-project", "europe-west4") == expected
+    assert expected == f"https://console.cloud.google.com/vertex-ai/locations/{REGION}/pipelines/runs/tfx-e2e-123?project={PROJECT}"

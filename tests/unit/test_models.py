@@ -51,3 +51,32 @@ def test_unknown_family_and_hparam_are_rejected():
         models.build("gbdt", spec, {})
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['layers'\]"):
         models.build("dnn", spec, {"layers": 3})
+
+
+
+@pytest.mark.parametrize("family, inputs", [("dnn", INPUTS), ("autoencoder", INPUTS[:2])])
+def test_recompile_repeats_the_familys_compile_with_overrides(family, inputs):
+    from trainer_module.models.common import recompile
+
+    model = models.build(family, ModelSpec(inputs=inputs, task="binary"), {"learning_rate": 0.01})
+    before = model.get_compile_config()
+    recompile(model, steps_per_execution=3)
+    assert model.get_compile_config() == {**before, "steps_per_execution": 3}
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    x = {f.name: _batch()[f.name] for f in inputs}
+    if family == "dnn":
+        y, expected = np.random.default_rng(1).integers(0, 2, size=(16, 1)), ["auc", "binary_accuracy", "loss"]
+    else:
+        y, expected = np.concatenate([x["fare_xf"], x["miles_xf"]], axis=1), ["loss", "mean_absolute_error"]
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert sorted(history.history) == expected
+
+
+def test_recompile_needs_a_compiled_model():
+    import tensorflow as tf
+
+    from trainer_module.models.common import recompile
+
+    inputs = tf.keras.Input((1,))
+    with pytest.raises(ValueError, match="was never compiled"):
+        recompile(tf.keras.Model(inputs, tf.keras.layers.Dense(1)(inputs)))

@@ -80,3 +80,12 @@ def compile_for_task(model: tf.keras.Model, spec: ModelSpec, learning_rate: floa
         loss, metrics = "mean_squared_error", ["mean_absolute_error"]
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
     return model
+
+
+def recompile(model: tf.keras.Model, **overrides: Any) -> None:
+    """Compiles again with the optimizer, loss and metrics the family compiled with, and `overrides` (after freezing
+    layers, or to change steps_per_execution). Keras' own compile config: any family's compile call is repeated."""
+    config = model.get_compile_config()
+    if config is None:
+        raise ValueError(f"model {model.name} was never compiled: its family's build() must compile it")
+    model.compile_from_config({**config, **overrides})

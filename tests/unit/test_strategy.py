@@ -1,4 +1,4 @@
-"""The taxi label function, strategy selection and the generated TFMA config."""
+"""Strategy selection (trainer_module/strategy.py): the decision for every environment, and the TPU branch."""
 
 from __future__ import annotations
 
@@ -6,19 +6,7 @@ import json
 
 import pytest
 
-from pipeline.config.loader import load_config
-from pipeline.config.schema import ConfigError
-from pipeline.dag.tfma_config import eval_config
 from trainer_module import strategy
-
-
-def test_taxi_big_tipper():
-    import tensorflow as tf
-
-    from trainer_module.labels import taxi_big_tipper
-
-    got = taxi_big_tipper({"tips": tf.constant([0.0, 2.0, 2.01, 5.0]), "fare": tf.constant([10.0, 10.0, 10.0, 0.0])})
-    assert got.numpy().tolist() == [0, 0, 1, 1]  # strictly more than 20 % of the fare
 
 
 @pytest.mark.parametrize(
@@ -43,35 +31,6 @@ def test_strategy_rejects_unknown_and_bad_tf_config():
         strategy.decide("quantum", 0, None, False)
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         strategy.decide("auto", 0, "{nope", False)
-
-
-def test_eval_config_thresholds_and_slices():
-    cfg = load_config("taxi")
-    ec = eval_config(cfg)
-    spec = ec.model_specs[0]
-    assert spec.label_key == "big_tipper_xf" and list(spec.preprocessing_function_names) == ["transform_features"]
-    assert [list(s.feature_keys) for s in ec.slicing_specs] == [[], ["trip_start_hour"]]
-    by_name = {m.class_name: m for m in ec.metrics_specs[0].metrics}
-    assert set(by_name) >= {"AUC", "BinaryAccuracy", "Precision", "Recall", "Calibration"}
-    auc = by_name["AUC"].per_slice_thresholds[0]
-    assert [list(s.feature_keys) for s in auc.slicing_specs] == [[]]  # the gate applies to the overall slice
-    assert auc.threshold.value_threshold.lower_bound.value == pytest.approx(0.9)
-    assert auc.threshold.change_threshold.absolute.value == pytest.approx(-0.005, abs=1e-9)
-
-
-def test_regression_change_threshold_direction(tmp_path):
-    path = tmp_path / "r.yaml"
-    path.write_text(
-        "name: r\ntask: regression\nlabel: {column: y}\n"
-        "evaluation: {thresholds: {mean_squared_error: {upper: 2.0}}, change_thresholds: {mean_squared_error: 0}}\n"
-    )
-    ec = eval_config(load_config(path))
-    mse = {m.class_name: m for m in ec.metrics_specs[0].metrics}["MeanSquaredError"].per_slice_thresholds[0].threshold
-    assert mse.value_threshold.upper_bound.value == 2.0
-    import tensorflow_model_analysis as tfma
-
-    assert mse.change_threshold.direction == tfma.MetricDirection.LOWER_IS_BETTER
-    assert mse.change_threshold.absolute.value > 0  # an increase above ~0 fails
 
 
 def test_tpu_requested_without_a_tpu_is_a_clear_error():

@@ -1,0 +1,99 @@
+"""`tfx-e2e run` output: a line per component as it starts and finishes, the run summary, the failure report."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+
+class Progress:
+    """One line per component as it starts and as it finishes: name, state (ran | cached | failed), seconds."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def __call__(self, event: Any) -> None:
+        if event.phase == "start":
+            print(f"  {event.node_id:<32} started", file=self.out, flush=True)
+        else:
+            print(f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s", file=self.out, flush=True)
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _bounds(metric: Any) -> str:
+    parts = (f">= {metric.lower:g}" if metric.lower is not None else "",
+             f"<= {metric.upper:g}" if metric.upper is not None else "")
+    return " ".join(p for p in parts if p)
+
+
+def print_summary(result: Any, summary: Any, out: TextIO) -> None:
+    """A finished run (pipeline.local.runner.RunResult) and what it produced (pipeline.metadata.summary.RunSummary)."""
+    print("", file=out)
+    print(f"run id       {result.run_id}", file=out)
+    print(f"pipeline     {result.pipeline_name}  ({result.wall_seconds:.1f} s)", file=out)
+    if summary.rows:
+        print("rows         " + ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items())), file=out)
+    if summary.anomalies_uri is not None:
+        if summary.anomalies:
+            print(f"anomalies    {len(summary.anomalies)} (see {summary.anomalies_uri})", file=out)
+            for a in summary.anomalies:
+                print(f"  {a.split:<6} {a.feature:<28} {a.kind}: {a.description}", file=out)
+        else:
+            print("anomalies    none", file=out)
+    if summary.metrics:
+        print("metrics      (eval split, overall slice)", file=out)
+        print(f"  {'metric':<28} {'value':>8}  {'threshold':<18} {'baseline':>8}  check", file=out)
+        for m in summary.metrics:
+            check = {True: "pass", False: "FAIL", None: ""}[m.passed]
+            print(f"  {m.name:<28} {m.value:>8.4f}  {_bounds(m) or '-':<18} {_fmt(m.baseline):>8}  {check}", file=out)
+        if not summary.has_baseline:
+            print("  (no blessed baseline yet: change thresholds were not applied)", file=out)
+    if summary.blessed is not None:
+        print(f"blessed      {'yes' if summary.blessed else 'no'}", file=out)
+    if summary.pushed:
+        note = "" if summary.pushed_now else "  (cached: nothing new pushed)"
+        print(f"pushed       {summary.pushed}{note}", file=out)
+    elif summary.blessed is not None:
+        print("pushed       nothing (the model was not blessed)", file=out)
+
+
+def summary_text(result: Any, summary: Any) -> str:
+    """print_summary as a string: shown now, and kept to be shown again by an unchanged rerun."""
+    text = io.StringIO()
+    print_summary(result, summary, text)
+    return text.getvalue()
+
+
+def print_failure(result: Any, log_file: Optional[Path], bad_data: bool, out: TextIO) -> None:
+    """`FAILED: component X: ErrorType: last line`; bad data (the AnomaliesGate) shows its whole report above."""
+    reason = str(result.error).strip().splitlines()
+    reason_text = reason[-1] if reason else type(result.error).__name__
+    where = f"component {result.failed_node}" if result.failed_node else "the pipeline"
+    if bad_data:
+        print("", file=out)
+        for line in reason[:-1]:
+            print(f"  {line}", file=out)
+    print(f"\nFAILED: {where}: {type(result.error).__name__}: {reason_text}", file=out)
+    if log_file:
+        print(f"  full traceback in {log_file}", file=out)
+
+
+def print_header(cfg: Any, home: Any, metadata: Optional[str], out: TextIO) -> None:
+    """What is about to run, and where: before the lock is taken."""
+    from pipeline.logs import redact
+
+    print(f"tfx-e2e run: pipeline {cfg.name} ({cfg.source})", file=out)
+    print(f"  data  {cfg.data_dir if cfg.example_gen == 'csv' else cfg.example_gen + ' (built in)'}", file=out)
+    print(f"  home  {home.root}", file=out)
+    if metadata:
+        print(f"  metadata  {redact(metadata)}", file=out)
+
+
+def print_unchanged(unchanged: Any, out: TextIO) -> None:
+    print(f"  unchanged  config, code, data and metadata are as at run {unchanged.run_id} "
+          f"(finished {unchanged.finished}): nothing to re-execute; --always-run runs it through TFX", file=out)
+    out.write(unchanged.summary)

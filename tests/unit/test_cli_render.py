@@ -1,0 +1,326 @@
+"""The renderers (cli/render/): hand-built library records in, the exact text or JSON a user sees out."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli.render import inspect as inspect_view
+from cli.render import predictions as predictions_view
+from cli.render import run as run_view
+from cli.render.validation import print_validation
+
+
+def _text(render, *args) -> str:
+    out = io.StringIO()
+    render(*args, out)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+@pytest.fixture(scope="module")
+def run_result():
+    from ml_metadata.proto import metadata_store_pb2
+
+    from pipeline.local.runner import RunResult
+    from pipeline.paths import Home
+
+    return RunResult(run_id="2026-01-02T03:04:05.000006", pipeline_name="taxi", home=Home(Path("/h")),
+                     connection=metadata_store_pb2.ConnectionConfig(), wall_seconds=41.26)
+
+
+def test_summary_of_a_blessed_pushed_run(run_result):
+    from pipeline.metadata.summary import MetricRow, RunSummary
+
+    summary = RunSummary(
+        rows={"train": 2400, "eval": 600}, anomalies_uri="/h/anomalies/7",
+        metrics=[MetricRow("auc", 0.91234, baseline=0.9, lower=0.75, passed=True),
+                 MetricRow("loss", 0.4, upper=0.5, lower=0.1, passed=True),
+                 MetricRow("example_count", 600.0)],
+        has_baseline=True, blessed=True, pushed="/h/serving/taxi/17", pushed_now=True)
+    assert _text(run_view.print_summary, run_result, summary).splitlines() == [
+        "",
+        "run id       2026-01-02T03:04:05.000006",
+        "pipeline     taxi  (41.3 s)",
+        "rows         eval 600, train 2400",
+        "anomalies    none",
+        "metrics      (eval split, overall slice)",
+        "  metric                          value  threshold          baseline  check",
+        "  auc                            0.9123  >= 0.75              0.9000  pass",
+        "  loss                           0.4000  >= 0.1 <= 0.5             -  pass",
+        "  example_count                600.0000  -                         -  ",
+        "blessed      yes",
+        "pushed       /h/serving/taxi/17",
+    ]
+
+
+def test_summary_of_an_unblessed_run_with_anomalies(run_result):
+    from components.anomalies_gate.schema_diff import Finding
+    from pipeline.metadata.summary import MetricRow, RunSummary
+
+    summary = RunSummary(
+        anomalies=[Finding("train", "payment_type", "Unexpected string values", "ENUM_TYPE_UNEXPECTED_STRING_VALUES",
+                           "Examples contain values missing from the schema: Bitcoin")],
+        anomalies_uri="/h/anomalies/9", metrics=[MetricRow("auc", 0.5, lower=0.999, passed=False)],
+        has_baseline=False, blessed=False)
+    lines = _text(run_view.print_summary, run_result, summary).splitlines()
+    assert "rows" not in " ".join(line[:4] for line in lines)  # no statistics: no rows line
+    assert lines[3:] == [
+        "anomalies    1 (see /h/anomalies/9)",
+        "  train  payment_type                 Unexpected string values: Examples contain values missing from the "
+        "schema: Bitcoin",
+        "metrics      (eval split, overall slice)",
+        "  metric                          value  threshold          baseline  check",
+        "  auc                            0.5000  >= 0.999                  -  FAIL",
+        "  (no blessed baseline yet: change thresholds were not applied)",
+        "blessed      no",
+        "pushed       nothing (the model was not blessed)",
+    ]
+
+
+def test_summary_of_a_cached_push(run_result):
+    from pipeline.metadata.summary import RunSummary
+
+    text = _text(run_view.print_summary, run_result, RunSummary(blessed=True, pushed="/h/serving/taxi/17"))
+    assert text.endswith("pushed       /h/serving/taxi/17  (cached: nothing new pushed)\n")
+    assert run_view.summary_text(run_result, RunSummary()) == _text(run_view.print_summary, run_result, RunSummary())
+
+
+def test_failure_names_the_component_and_the_log(run_result):
+    import dataclasses
+
+    failed = dataclasses.replace(run_result, failed_node="Trainer",
+                                 error=RuntimeError("deep inside\nValueError: shapes (3,) and (4,) differ"))
+    assert _text(run_view.print_failure, failed, Path("/h/logs/run-1.log"), False).splitlines() == [
+        "",
+        "FAILED: component Trainer: RuntimeError: ValueError: shapes (3,) and (4,) differ",
+        "  full traceback in /h/logs/run-1.log",
+    ]
+    nowhere = dataclasses.replace(run_result, error=KeyError())
+    assert _text(run_view.print_failure, nowhere, None, False) == "\nFAILED: the pipeline: KeyError: KeyError\n"
+
+
+def test_bad_data_failure_shows_the_whole_report_first(run_result):
+    import dataclasses
+
+    class AnomaliesFoundError(RuntimeError):
+        pass
+
+    report = "split train, feature payment_type: Unexpected\nsplit eval, feature company: Missing\nre-run with --allow"
+    failed = dataclasses.replace(run_result, failed_node="AnomaliesGate", error=AnomaliesFoundError(report))
+    assert _text(run_view.print_failure, failed, None, True).splitlines() == [
+        "",
+        "  split train, feature payment_type: Unexpected",
+        "  split eval, feature company: Missing",
+        "",
+        "FAILED: component AnomaliesGate: AnomaliesFoundError: re-run with --allow",
+    ]
+
+
+def test_progress_lines():
+    from pipeline.local.runner import NodeEvent
+
+    out = io.StringIO()
+    progress = run_view.Progress(out)
+    progress(NodeEvent("Transform", "start"))
+    progress(NodeEvent("Transform", "finish", state="cached", seconds=0.25))
+    assert out.getvalue().splitlines() == [
+        "  Transform                        started",
+        "  Transform                        cached      0.2 s",
+    ]
+
+
+def test_header_redacts_the_store_password():
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(name="digits", source="pipeline/configs/digits.yaml", example_gen="digits")
+    text = _text(run_view.print_header, cfg, SimpleNamespace(root=Path("/h")), "mysql://u:hunter2@db:3306/m")
+    assert text.splitlines() == [
+        "tfx-e2e run: pipeline digits (pipeline/configs/digits.yaml)",
+        "  data  digits (built in)",
+        "  home  /h",
+        "  metadata  mysql://u:***@db:3306/m",
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ validate
+
+
+def test_validation_report():
+    from kubeflow.validate import Report
+
+    ok = Report(path="k.json", target="kubeflow", schema_version="2.1.0", sdk_version="tfx-1.16.0",
+                nodes=["Pusher", "Trainer"])
+    assert _text(print_validation, ok) == "valid: k.json (kubeflow; schema 2.1.0, sdk tfx-1.16.0; 2 nodes)\n"
+    bad = Report(path="k.json", target="vertex", errors=["node Trainer: no image", "pipeline: no sdkVersion recorded"])
+    assert _text(print_validation, bad).splitlines() == [
+        "INVALID: k.json (vertex): 2 problem(s)",
+        "  - node Trainer: no image",
+        "  - pipeline: no sdkVersion recorded",
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ inspect
+
+
+def test_table_pads_columns_and_shows_none_as_dash():
+    out = io.StringIO()
+    inspect_view.print_table([[1, "long value", None], [22, "x", 3.5]], ["ID", "NAME", "N"], out)
+    assert out.getvalue().splitlines() == ["ID  NAME        N", "1   long value  -", "22  x           3.5"]
+    out = io.StringIO()
+    inspect_view.print_table([], ["ID", "NAME"], out)
+    assert out.getvalue() == "ID  NAME\n"
+
+
+def test_json_is_plain_and_sorted():
+    from pipeline.metadata.compare import Delta
+
+    out = io.StringIO()
+    inspect_view.print_json({"b": [Delta("auc", "overall", 0.5, 0.75, 0.25)], 3: b"raw\xff", "a": (1, 2)}, out)
+    assert json.loads(out.getvalue()) == {
+        "3": "raw\ufffd", "a": [1, 2],
+        "b": [{"name": "auc", "where": "overall", "a": 0.5, "b": 0.75, "delta": 0.25}],
+    }
+    assert out.getvalue().index('"3"') < out.getvalue().index('"a"') < out.getvalue().index('"b"')
+
+
+def test_runs_table_and_json():
+    from pipeline.metadata.queries import RunRecord
+
+    records = [RunRecord("r2", "taxi", "2026-01-02 10:00:00", 61.04, "complete", 3, 6, 0, False, None),
+               RunRecord("r1", "taxi", "2026-01-01 09:00:00", 9.0, "complete", 9, 0, 0, True, "17")]
+    assert _text(inspect_view.runs, records, False).splitlines() == [
+        "RUN  PIPELINE  STARTED              DURATION  STATE     RAN  CACHED  FAILED  BLESSED  PUSHED",
+        "r2   taxi      2026-01-02 10:00:00  61.0s     complete  3    6       0       no       -",
+        "r1   taxi      2026-01-01 09:00:00  9.0s      complete  9    0       0       yes      17",
+    ]
+    as_json = json.loads(_text(inspect_view.runs, records, True))
+    assert as_json[1] == {"run_id": "r1", "pipeline": "taxi", "started": "2026-01-01 09:00:00",
+                          "duration_seconds": 9.0, "state": "complete", "nodes_ran": 9, "nodes_cached": 0,
+                          "nodes_failed": 0, "blessed": True, "pushed_version": "17"}
+
+
+def test_show_lists_each_nodes_artifacts_with_the_useful_properties():
+    from pipeline.metadata.queries import NodeRecord, RunRecord
+
+    run = RunRecord("r1", "taxi", "2026-01-01 09:00:00", 9.0, "complete", 2, 0, 0, True, "17")
+    model = {"id": 5, "type": "tfx.types.standard_artifacts.Model", "uri": "/h/Trainer/model/5",
+             "properties": {"span": 0, "note": "hidden"}}
+    nodes = [NodeRecord("Trainer", "complete", "2026-01-01 09:00:01", 4.5, False, {}, {"model": [model]}),
+             NodeRecord("Pusher", "cached", "2026-01-01 09:00:06", 0.0, True, {"model": [model]}, {})]
+    assert _text(inspect_view.show, run, nodes, False).splitlines() == [
+        "run r1  pipeline taxi  complete  started 2026-01-01 09:00:00  9.0s",
+        "",
+        "Trainer  complete  started 2026-01-01 09:00:01  4.5s",
+        "  out model                  #5     Model                /h/Trainer/model/5 span=0",
+        "",
+        "Pusher  cached  started 2026-01-01 09:00:06  0.0s",
+        "  in  model                  #5     Model                /h/Trainer/model/5 span=0",
+    ]
+    shown = json.loads(_text(inspect_view.show, run, nodes, True))
+    assert shown["run"]["run_id"] == "r1" and [n["node"] for n in shown["nodes"]] == ["Trainer", "Pusher"]
+    assert shown["nodes"][1]["inputs"]["model"][0]["properties"] == {"span": 0, "note": "hidden"}
+
+
+def test_artifacts_table():
+    from pipeline.metadata.queries import ArtifactRecord
+
+    records = [ArtifactRecord(5, "tfx.types.standard_artifacts.Model", "/h/m/5", {}, "r1", "Trainer")]
+    assert _text(inspect_view.artifacts, records, False).splitlines() == [
+        "ID  TYPE   PRODUCER  URI", "5   Model  Trainer   /h/m/5"]
+    assert json.loads(_text(inspect_view.artifacts, records, True))[0]["producer"] == "Trainer"
+
+
+def test_lineage_json_and_drawings():
+    from pipeline.metadata.lineage import Lineage, LineageNode, to_dot
+
+    graph = Lineage(artifact_id=5, nodes=[LineageNode("a5", "artifact", 5, "Model", "/h/m/5"),
+                                          LineageNode("e2", "execution", 2, "Trainer", "complete")],
+                    edges=[("e2", "a5")], upstream=["e2"], downstream=[], raw_inputs=[])
+    as_json = json.loads(_text(inspect_view.lineage, graph, "json"))
+    assert as_json["edges"] == [["e2", "a5"]] and as_json["nodes"][1]["label"] == "Trainer"
+    assert _text(inspect_view.lineage, graph, "dot") == to_dot(graph) + "\n"
+
+
+def test_compare_sections_and_empty_ones():
+    from pipeline.metadata.compare import Comparison, Delta
+
+    result = Comparison("r1", "r2", "taxi", "taxi",
+                        metrics=[Delta("auc", "overall", 0.91234567, 0.9, -0.01234567)],
+                        features=[Delta("mean", "train/fare", 1.0, 1.0, 0.0), Delta("mean", "eval/fare", 1.0, 2.0, 1.0)],
+                        nodes=[Delta("", "Trainer", "complete", "cached")])
+    assert _text(inspect_view.compare, result, False).splitlines() == [
+        "A r1 (taxi)", "B r2 (taxi)",
+        "", "metrics (candidate, per slice):",
+        "METRIC  SLICE    A       B    B-A", "auc     overall  0.9123  0.9  -0.01235",
+        "", "changed properties: none",
+        "", "rows: none",
+        "", "features (changed statistics):",
+        "STAT  SPLIT/FEATURE  A  B  B-A", "mean  eval/fare      1  2  1",
+        "", "nodes:",
+        "  NODE     A         B", "  Trainer  complete  cached",
+    ]
+    assert json.loads(_text(inspect_view.compare, result, True))["metrics"][0]["delta"] == pytest.approx(-0.01234567)
+
+
+def test_blessing_table_and_verdict():
+    from pipeline.metadata.eval_results import BlessingReport, ThresholdCheck
+
+    report = BlessingReport("r4", 12, False, True, [
+        ThresholdCheck("auc", "overall", "value", ">= 0.999", 0.93, None, None, False),
+        ThresholdCheck("auc", "overall", "change", "change >= -0.05", 0.93, 0.94, -0.01, True),
+    ], "not blessed: auc 0.93 fails >= 0.999 on slice overall")
+    assert _text(inspect_view.blessing, report, False).splitlines() == [
+        "run r4  model #12",
+        "METRIC  SLICE    THRESHOLD        VALUE  BASELINE  CHANGE  RESULT",
+        "auc     overall  >= 0.999         0.93   -         -       FAIL",
+        "auc     overall  change >= -0.05  0.93   0.94      -0.01   pass",
+        "not blessed: auc 0.93 fails >= 0.999 on slice overall",
+    ]
+    assert json.loads(_text(inspect_view.blessing, report, True))["checks"][0]["passed"] is False
+
+
+# ------------------------------------------------------------------------------------------------ predict
+
+
+def _predictions(outputs: dict, rows: int, ignored=()):
+    from pipeline.predict.serve import Predictions
+
+    return Predictions(model_dir=Path("/h/serving/taxi/17"), inputs={}, ignored_columns=list(ignored),
+                       outputs=outputs, rows=rows)
+
+
+def test_prediction_lines_name_the_most_likely_class():
+    result = _predictions({"probabilities": np.array([[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]])}, rows=2, ignored=["tips"])
+    out = io.StringIO()
+    predictions_view.write(result, False, out, Path("rows.csv"))
+    assert out.getvalue().splitlines() == [
+        "model    /h/serving/taxi/17",
+        "input    rows.csv (2 rows)",
+        "ignored  tips (not read by the model)",
+        "row 1     probabilities [0.1, 0.7, 0.2]  class 1",
+        "row 2     probabilities [0.5, 0.25, 0.25]  class 0",
+    ]
+
+
+def test_wide_outputs_only_go_to_json():
+    wide = np.arange(20, dtype=np.float32).reshape(1, 20)
+    result = _predictions({"reconstruction": wide, "reconstruction_error": np.array([0.125]),
+                           "label": np.array([b"cab"])}, rows=1)
+    out = io.StringIO()
+    predictions_view.write(result, False, out, Path("rows.jsonl"))
+    assert out.getvalue().splitlines()[1:] == [
+        "input    rows.jsonl (1 row)",
+        "outputs  reconstruction not shown (--json has them)",
+        "row 1     reconstruction_error 0.125  label cab",
+    ]
+    out = io.StringIO()
+    predictions_view.write(result, True, out, Path("rows.jsonl"))
+    [record] = json.loads(out.getvalue())
+    assert record["row"] == 1 and len(record["reconstruction"]) == 20 and record["reconstruction_error"] == 0.125

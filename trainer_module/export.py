@@ -1,0 +1,69 @@
+"""The exported SavedModel: the serving contract's signatures (trainer_module.serving_contract) and `call_model`."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from trainer_module import features as F
+from trainer_module import models
+from trainer_module import serving_contract as contract
+
+
+def serving_signatures(
+    model: tf.keras.Model,
+    tf_transform_output: tft.TFTransformOutput,
+    custom_config: Mapping[str, Any],
+    spec: F.ModelSpec,
+) -> dict[str, Any]:
+    """`serving_default`: serialized raw tf.Examples without the label → predictions.
+    `transform_features`: serialized raw tf.Examples (label included) → transformed features (for TFMA)."""
+    family = custom_config.get("model", {}).get("family", "dnn")
+    reconstruction = models.is_reconstruction(family)
+    raw_spec = tf_transform_output.raw_feature_spec()
+    serving_spec = {c: raw_spec[c] for c in F.serving_columns(tf_transform_output, custom_config)}
+    # The layer must be tracked by the model to be saved with it.
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    out_key = contract.output_key(spec.task, reconstruction)
+    family_module = models.module(family)
+    examples = tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.INPUT_KEY)
+
+    @tf.function(input_signature=[examples])
+    def serve_examples(serialized):
+        raw = tf.io.parse_example(serialized, serving_spec)
+        transformed = model.tft_layer(raw)
+        model_inputs = {name: transformed[name] for name in model.input_names}
+        outputs = model(model_inputs)
+        if reconstruction:
+            target = family_module.target(spec, model_inputs)
+            return {contract.RECONSTRUCTION: outputs, out_key: family_module.reconstruction_error(target, outputs)}
+        return {out_key: outputs}
+
+    @tf.function(input_signature=[examples])
+    def transform_features(serialized):
+        raw = tf.io.parse_example(serialized, raw_spec)
+        return model.tft_layer(raw)
+
+    return {contract.SERVING_SIGNATURE: serve_examples, contract.TRANSFORM_SIGNATURE: transform_features}
+
+
+def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any]) -> None:
+    """Writes a SavedModel holding just the signatures, the variables they read and the tf.Transform graph.
+
+    Keras' own `model.save` also traces and stores every layer's call functions so the model can be rebuilt as
+    Keras; nothing downstream needs that (TFMA, the Pusher and TF Serving call the signatures; a warm start reads
+    the weights saved beside the model), and it made the export and every later load several times slower.
+    """
+    root = tf.Module()
+    root.tft_layer = model.tft_layer  # owns the transform graph and its vocabulary assets
+    root.model_variables = list(model.variables)
+    # The model's forward pass alone, on transformed features (not a serving signature): for debugging and for
+    # the serving benchmark's bare-model baseline. `tf.saved_model.load(dir).call_model({name: tensor})`.
+    input_spec = {
+        name: tf.TensorSpec(shape=t.shape, dtype=t.dtype, name=name) for name, t in zip(model.input_names, model.inputs)
+    }
+    call_model = tf.function(lambda features: model(features, training=False), input_signature=[input_spec])
+    setattr(root, contract.CALL_MODEL, call_model)
+    tf.saved_model.save(root, serving_dir, signatures=signatures)
