@@ -3,7 +3,7 @@
 Three runs of `tfx-e2e run` into one new home, each under the resource monitor:
   cold        everything executes;
   unchanged   the same command again: config, code, data and metadata are unchanged, so the CLI answers from
-              the last run's record (pipeline/up_to_date.py) without starting TFX;
+              the last run's record (pipeline/local/up_to_date.py) without starting TFX;
   always_run  the same command with --always-run: TFX compiles the pipeline, checks every component's cache
               in MLMD, records a new run, and re-uses every output (nothing re-executes).
 Target: unchanged ≤ 10 % of cold. Both fractions are reported. The home is kept for the serving benchmark when

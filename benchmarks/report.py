@@ -27,21 +27,34 @@ some while other work shared the 2 cores, so read them as direction and size; th
 
 | cause (py-spy) | fix | component before → after |
 |---|---|---|
-| AutoGraph converting all of tf-keras: TF 2.16 lists `keras`, not `tf_keras`, as do-not-convert; 60-70 % of the Trainer | `trainer_module/tf_tuning.py` adds `tf_keras` to AutoGraph's do-not-convert rules | Trainer 27.4 → 15.1 s (same model) |
-| Keras `model.save` traced every layer; TFMA then loaded the model as Keras three times (type probe, predictions, compiled-metrics pass) | `trainer_module/run.py: export` saves only the signatures, the variables and the transform graph; the EvalConfig says `tf_generic` | Evaluator 21.8 → 12.9 s; Trainer 15.1 → ~10 s |
-| Beam's state cache re-scanning ~9,000 modules (`objsize`) on every side-input load: 20-25 % of Transform | `pipeline/beam_tuning.py` keeps the excluded-ids set between calls (same weights, unit-tested against Beam's) | Transform ~30 → ~25 s (with Evaluator also faster) |
+| AutoGraph converting all of tf-keras: TF 2.16 lists `keras`, not `tf_keras`, as do-not-convert; 60-70 % of the Trainer | `trainer_module/patches.py` adds `tf_keras` to AutoGraph's do-not-convert rules | Trainer 27.4 → 15.1 s (same model) |
+| Keras `model.save` traced every layer; TFMA then loaded the model as Keras three times (type probe, predictions, compiled-metrics pass) | `trainer_module/export.py` saves only the signatures, the variables and the transform graph; the EvalConfig says `tf_generic` | Evaluator 21.8 → 12.9 s; Trainer 15.1 → ~10 s |
+| Beam's state cache re-scanning ~9,000 modules (`objsize`) on every side-input load: 20-25 % of Transform | a patch kept the excluded-ids set between calls (same weights, unit-tested against Beam's); removed on 2026-11-30, see below | Transform ~30 → ~25 s (with Evaluator also faster) |
 | Transform materialized a transformed copy of both splits that only the Trainer read | `materialize=False`; the Trainer applies the transform graph as it reads (same model: same seed, same AUC) | Transform 25.5 → 20.9 s, Trainer +1.5 s |
-| TFX's BaseBeamExecutor copies the whole installed tfx package and runs `setup.py sdist` before every Beam component (an `--extra_package` for remote workers; the DirectRunner never uses it), ~2 s each, and leaves the copy in /tmp | `pipeline/beam_tuning.py` hands local runs' Beam arguments through unchanged | CsvExampleGen 3.9 → 2.7 s, StatisticsGen 3.8 → 2.7 s, Transform 15.1 → 13.9 s, Evaluator 7.8 → 5.7 s; run 45.5 → 39.9 s wall |
+| TFX's BaseBeamExecutor copies the whole installed tfx package and runs `setup.py sdist` before every Beam component (an `--extra_package` for remote workers; the DirectRunner never uses it), ~2 s each, and leaves the copy in /tmp | local runs' Beam arguments name the workers' requirements (`pipeline/local/runner.py: DEPENDENCIES_ARG`), so TFX's own rule skips the sdist (a monkey-patch of TFX until 2026-11-30) | CsvExampleGen 3.9 → 2.7 s, StatisticsGen 3.8 → 2.7 s, Transform 15.1 → 13.9 s, Evaluator 7.8 → 5.7 s; run 45.5 → 39.9 s wall |
 | Transform's analyzer cache (for incremental spans) written on every run; z-scores of the mean-filled columns needed the mean first (two analysis passes) | `disable_analyzer_cache=True`; z-score moments and bucket boundaries from the present values (one pass) | Transform 18.8 → 15.2 s |
 | Validation restarted a shuffled eval input pipeline every epoch; TFMA's AUC re-binned a 10,000-bucket histogram per slice | the same `eval_steps` batches, cached; AUC on 1,000 thresholds (AUC moves < 1e-3) | Trainer 9.7 → 8.0 s; Evaluator 7.3 → 6.6 s |
 | Interpreter teardown with TensorFlow loaded; `tfx.v1` importing the Google Cloud extensions | exit with `os._exit` after flushing; import only the TFX names used | ~2.5 s and ~1 s per command |
-| An unchanged rerun imported TFX and TensorFlow (~6 s) to find every component cached | `pipeline/up_to_date.py`: config, code, data files, schema, versions, MLMD's newest ids and the pushed dir unchanged → the last run's record answers; `--always-run` keeps the TFX path | rerun 8.2 → 0.3 s |
+| An unchanged rerun imported TFX and TensorFlow (~6 s) to find every component cached | `pipeline/local/up_to_date.py`: config, code, data files, schema, versions, MLMD's newest ids and the pushed dir unchanged → the last run's record answers; `--always-run` keeps the TFX path | rerun 8.2 → 0.3 s |
 
 Not changed, measured: `force_tf_compat_v1=True` for Transform (no faster here, and the model moved); statistics on
 transformed data were already off. Also fixed on the way: TFX does not fingerprint code named by a dotted path, so
 edits to trainer_module left Transform and Trainer cached; their custom_config now carries a code fingerprint.
 Training is seeded (`training.seed`, default 42), so repeated runs give the same model (the three runs above agree to 1e-4 in AUC)
 and the comparison is not a lucky draw.
+
+### The patches re-measured (2026-11-30, issue #11)
+
+Cold `tfx-e2e run` on the taxi data into a fresh home, each variant in its own process; the 2 cores were shared with
+other work (load average 2.3-5), so wall times drift by up to 2x between runs: the process CPU seconds of each
+component and the time spent inside Beam's weighing function are the steadier figures.
+
+| patch | with → without | kept? |
+|---|---|---|
+| AutoGraph leaves tf-keras unconverted (`trainer_module/patches.py`, private `tensorflow.python.autograph`) | Trainer CPU 11.1 s, 11.7 s → 36.7 s, 32.2 s (wall 11.0 s, 13.1 s → 56.6 s, 32.6 s), two runs each | kept, fenced: no public API sets a module-wide AutoGraph rule |
+| Beam state-cache weighing keeps its excluded ids (`pipeline/local/patches.py`, private `statecache` helpers) | 198 weighings per run (CsvExampleGen 14, StatisticsGen 16, Transform 135, Evaluator 33): 0.03 s inside the weighing → 0.82 s with Beam's (~7,900 modules loaded, ~4 ms per call); Transform 17.0 → 18.5 s wall in the same pair of runs | **removed**: the gain is now ~0.8 s per run (about 1 %): since Transform stopped materializing and caching, side inputs are weighed ~200 times per run, not thousands; not worth a private Beam internal |
+| TFX's ephemeral tfx sdist skipped | monkey-patch of `make_beam_dependency_flags` vs the public rule (`--requirements_file` in the Beam args): cold runs 69 s, 116 s (flag) and 127 s, 117 s (patch), at load 3-5: no difference beyond drift; neither run built an sdist (no `build/tfx` under TMPDIR, no "Attempting to infer TFX Python dependency" in the log; "Nonempty beam arg requirements_file" logged by the 4 Beam components). TFX's check costs 5 ms per Beam component; building the sdist cost 4.7 s per component at load 5 | replaced by the public route: no patch |
+| progress from LocalDagRunner's log records; `run_with_ir` with our run id (`pipeline/local/patches.py`) | not speed: the per-component progress lines, and reading the run's executions from ML Metadata while it runs (TFX's `run()` neither takes nor returns the run id) | kept, fenced; a one-node pipeline test fails if TFX stops logging progress or keeping the bound run id |
 """
 
 

@@ -54,7 +54,7 @@ DATA_COMPONENTS = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 
 
 def _training_summary(home: Path) -> Optional[dict]:
-    """The Trainer's training_summary.json (trainer_module/run.py writes it to the model_run dir)."""
+    """The Trainer's training_summary.json (trainer_module/training_summary.py writes it to the model_run dir)."""
     found = sorted(glob.glob(str(home / "pipeline_root" / "Trainer" / "model_run" / "*" / "training_summary.json")))
     return json.loads(Path(found[-1]).read_text()) if found else None
 

@@ -194,7 +194,7 @@ def run(
     out_key = next(iter(serve.structured_outputs))
 
     # The bare model: the Keras model's forward pass that the Trainer saves beside the signatures
-    # (trainer_module.run.export: `call_model`, on transformed features). The export is not a Keras SavedModel
+    # (trainer_module.export: `call_model`, on transformed features). The export is not a Keras SavedModel
     # (no layer traces), so tf.keras.models.load_model cannot rebuild it; call_model is the same Keras call graph.
     keras_note = "bare model = the SavedModel's call_model (the Keras model's forward pass, traced at export)"
     t0 = time.perf_counter()

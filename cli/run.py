@@ -26,7 +26,7 @@ FLAG_KEYS = {
 def add_parsers(sub: Any) -> None:
     from pipeline.config.schema import BEAM_MODES
     from trainer_module.models import FAMILIES
-    from trainer_module.strategy import STRATEGIES
+    from trainer_module.strategy import MIXED_PRECISION_POLICIES, STRATEGIES
 
     run = sub.add_parser("run", help="run the pipeline locally (Beam DirectRunner, SQLite ML Metadata)",
                          description="Run the pipeline locally: Beam DirectRunner, ML Metadata in <home>/metadata.sqlite "
@@ -42,7 +42,7 @@ def add_parsers(sub: Any) -> None:
                      help="tf.distribute strategy for the Trainer (overrides training.strategy)")
     run.add_argument("--workers", type=int, metavar="N",
                      help="with --strategy multi_worker: worker processes on 127.0.0.1")
-    run.add_argument("--mixed-precision", choices=("bf16", "fp16"), help="Keras mixed-precision policy")
+    run.add_argument("--mixed-precision", choices=tuple(MIXED_PRECISION_POLICIES), help="Keras mixed-precision policy")
     run.add_argument("--steps-per-execution", type=int, metavar="N", help="batches per tf.function call in Keras fit")
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")

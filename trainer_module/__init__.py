@@ -2,7 +2,7 @@
 
 This is the single place that sets TF_USE_LEGACY_KERAS. TFX 1.16's Keras code paths need Keras 2, and the flag
 must be set before TensorFlow is first imported. Every entry point imports this package first: the CLI and
-`python -m pipeline` (via `pipeline/__init__.py`), the tests (via `tests/conftest.py`), TFX executors that load
+`python -m cli` (via `cli/__init__.py`), the tests (via `tests/conftest.py`), TFX executors that load
 `trainer_module.*` by dotted path, and Beam worker processes, which inherit the environment of the process that
 spawns them. The container image sets the same variable (kubeflow/Dockerfile).
 """

@@ -2,8 +2,8 @@
 
 floats and ints → missing values filled with the column mean, then z-score (as tft.scale_to_z_score);
 strings and configured categorical ints → vocabulary (top-k) with OOV buckets, missing as its own category;
-configured floats → quantile buckets (boundaries from the present values); the label → numeric for the task. The graph is saved by Transform and used
-unchanged at training, evaluation and serving time.
+configured floats → quantile buckets (boundaries from the present values); the label → numeric for the task.
+The graph is saved by Transform and used unchanged at training, evaluation and serving time.
 """
 
 from __future__ import annotations

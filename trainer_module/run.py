@@ -29,7 +29,6 @@ from trainer_module import training_summary
 from trainer_module import warm_start
 from trainer_module.models.common import recompile
 
-MIXED_PRECISION_POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def set_up(training: Mapping[str, Any]) -> Setup:
     # TPUs compute in bfloat16 natively; elsewhere mixed precision is opt-in.
     precision = training.get("mixed_precision") or ("bf16" if choice.name == "tpu" else None)
     if precision:
-        tf.keras.mixed_precision.set_global_policy(MIXED_PRECISION_POLICIES[precision])
+        tf.keras.mixed_precision.set_global_policy(strategies.MIXED_PRECISION_POLICIES[precision])
     return Setup(strategy, choice, chief, precision, seed)
 
 

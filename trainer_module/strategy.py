@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+# training.mixed_precision / --mixed-precision → the Keras policy it sets (outputs stay float32; TPUs default to bf16).
+MIXED_PRECISION_POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def mismatch(model: tf.keras.Model, family: str, base_serving_dir: str) -> Optio
     return None
 
 
-def apply(model: tf.keras.Model, family: str, base_serving_dir: Optional[str], freeze_layers: int = 0) -> tuple[bool, str]:
+def apply(
+    model: tf.keras.Model, family: str, base_serving_dir: Optional[str], freeze_layers: int = 0
+) -> tuple[bool, str]:
     """Loads the base weights when the architecture matches; returns (warm_started, reason)."""
     if not base_serving_dir:
         return False, "no blessed base model yet: training from scratch"

@@ -6,7 +6,9 @@ import dataclasses
 import json
 from typing import Any, TextIO
 
-SHOWN_PROPERTIES = ("split_names", "span", "version", "blessed", "pushed", "pushed_version")
+from components.atomic_pusher.properties import PUSHED_KEY, PUSHED_VERSION_KEY
+
+SHOWN_PROPERTIES = ("split_names", "span", "version", "blessed", PUSHED_KEY, PUSHED_VERSION_KEY)
 
 
 def plain(obj: Any) -> Any:

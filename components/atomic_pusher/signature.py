@@ -1,6 +1,6 @@
 """The raw columns a SavedModel's serving signature parses, read from the `tf.io.parse_example` op in its graph.
 
-A model exported by `trainer_module.run` serves serialized raw tf.Examples: its serving signature's function starts
+A model exported by `trainer_module.export` serves serialized raw tf.Examples: its serving signature's function starts
 with `tf.io.parse_example(examples, spec)`, and that spec (feature names, dtypes, fixed or variable length, dense
 shapes and defaults) is stored in saved_model.pb as the constant inputs and attributes of one `ParseExampleV2` op.
 Reading it back gives the exact column types the model expects without the Transform graph or the schema, so any

@@ -13,6 +13,8 @@ from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from trainer_module import patches
+
 
 def main(payload_path: str) -> int:
     with open(payload_path) as f:
@@ -22,7 +24,7 @@ def main(payload_path: str) -> int:
     exec_properties = payload["exec_properties"]
     context = base_executor.BaseExecutor.Context(tmp_dir=payload["tmp_dir"], unique_id=f"worker-{os.getpid()}")
     executor = trainer_executor.GenericExecutor(context)
-    fn_args = executor._GetFnArgs(input_dict, output_dict, exec_properties)  # pylint: disable=protected-access
+    fn_args = patches.trainer_fn_args(executor, input_dict, output_dict, exec_properties)
     udf_utils.get_fn(exec_properties, "run_fn")(fn_args)
     return 0
 

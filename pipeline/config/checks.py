@@ -87,7 +87,10 @@ def _check_training(cfg: PipelineConfig, where: str) -> None:
             f"{where}: training.workers {cfg.training.workers} needs training.strategy multi_worker "
             "(--strategy multi_worker --workers N)."
         )
-    if cfg.training.mixed_precision not in (None, "bf16", "fp16"):
+    from trainer_module.strategy import MIXED_PRECISION_POLICIES
+
+    if cfg.training.mixed_precision is not None and cfg.training.mixed_precision not in MIXED_PRECISION_POLICIES:
         raise ConfigError(
-            f"{where}: training.mixed_precision must be bf16 or fp16 (or absent), got {cfg.training.mixed_precision!r}."
+            f"{where}: training.mixed_precision must be {' or '.join(MIXED_PRECISION_POLICIES)} (or absent), "
+            f"got {cfg.training.mixed_precision!r}."
         )

@@ -66,7 +66,7 @@ def transform(cfg: PipelineConfig, examples: Any, schema: Any, after: Any):
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=F.transform_config(cfg),
         disable_statistics=True,  # StatisticsGen already describes the data; this saves two full passes
-        # The Trainer applies the transform graph to raw examples as it reads them (trainer_module.run.input_fn):
+        # The Trainer applies the transform graph to raw examples as it reads them (trainer_module.datasets.input_fn):
         # no transformed copy of every split is written, and a Trainer reading fewer rows than the data holds
         # (the usual case at scale) transforms only those.
         materialize=False,

@@ -64,7 +64,7 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
             )
         metrics.append(metric)
     model_spec = tfma.ModelSpec(
-        # A SavedModel of signatures (trainer_module.run.export): TFMA loads it once with tf.saved_model.load
+        # A SavedModel of signatures (trainer_module.export): TFMA loads it once with tf.saved_model.load
         # instead of probing it as a Keras model first.
         model_type=tfma.constants.TF_GENERIC,
         signature_name=SERVING_SIGNATURE,

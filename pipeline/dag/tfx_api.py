@@ -2,7 +2,7 @@
 
 `from tfx import v1` also imports `tfx.v1.extensions` (Vertex AI, BigQuery, Pub/Sub clients): about 1 s of every
 run, measured, for code only a Vertex AI pipeline calls. The names below are the very objects tfx.v1 exports
-(tests/unit/test_tuning.py checks it); `extensions` is imported on first use.
+(tests/unit/test_dag_tfx_api.py checks it); `extensions` is imported on first use.
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ from typing import Callable, Optional
 
 from absl import logging as absl_logging
 from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata as tfx_metadata
 
 from pipeline.local import patches
 from pipeline.config.schema import PipelineConfig
 from pipeline.metadata import runs as mlmd_runs
 from pipeline.paths import Home
 from pipeline.logs import RedactingFilter
-from pipeline.metadata.store import open_store, sqlite_config
+from pipeline.metadata.store import open_store
 from pipeline.dag.factory import create_pipeline
 from pipeline.dag.targets import LocalTarget, Locations
 
@@ -130,7 +131,8 @@ def run(
     started = time.time()
     patches.apply()
     home.root.mkdir(parents=True, exist_ok=True)
-    connection = connection or sqlite_config(home.metadata.resolve())
+    # TFX is loaded here anyway: its own config for the home's store (store.py builds the same for fast readers).
+    connection = connection or tfx_metadata.sqlite_metadata_connection_config(str(home.metadata.resolve()))
     where = Locations(
         data=str(cfg.data_dir),
         pipeline_root=str(home.pipeline_root.resolve()),

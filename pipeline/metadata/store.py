@@ -1,9 +1,12 @@
 """Opening an MLMD store: SQLite under a home directory (the default) or a MySQL/MariaDB URI.
 
-The connection configs are the ones TFX's `tfx.orchestration.metadata.sqlite_metadata_connection_config` and
-`mysql_metadata_connection_config` build (tests/unit/test_metadata_store.py compares them field by field, so the two
-cannot drift apart), built here because importing that TFX module loads TensorFlow: 4-7 s and TensorFlow's start-up
-lines on stderr for every `tfx-e2e runs/show/...`, which otherwise take 0.2 s. TFX's SQLite helper also creates the
+The local runner, which has TFX loaded anyway, uses TFX's own `tfx.orchestration.metadata.
+sqlite_metadata_connection_config` for the home's store. The configs built here are for the paths that run before
+TFX loads (the inspect commands, the pre-run store check, the unchanged-rerun check, parsing --metadata URIs): they
+are the ones TFX's `sqlite_metadata_connection_config` and `mysql_metadata_connection_config` build
+(tests/unit/test_metadata_store.py compares them field by field, so the two cannot drift apart), plus a read-only
+SQLite mode TFX does not offer. Importing that TFX module loads TensorFlow: 4-7 s and TensorFlow's start-up lines on
+stderr for every `tfx-e2e runs/show/...`, which otherwise take 0.2 s; TFX's SQLite helper also creates the
 database's directory, which opening a store read-only must not do.
 """
 
@@ -16,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.logs import quiet_stderr
+from pipeline.logs import quiet_stderr, redact
 
 MYSQL_DEFAULT_PORT = 3306
 
@@ -49,7 +52,7 @@ def connection_config(uri: str, create: bool = True) -> metadata_store_pb2.Conne
     parsed = urlparse(uri)
     if parsed.scheme != "mysql" or not parsed.hostname or not parsed.path.strip("/"):
         raise MetadataError(
-            f"metadata URI {uri!r} is not understood; use sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DB."
+            f"metadata URI {redact(uri)!r} is not understood; use sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DB."
         )
     return mysql_config(parsed.hostname, parsed.port or MYSQL_DEFAULT_PORT, parsed.path.strip("/"),
                         unquote(parsed.username or ""), unquote(parsed.password or ""))
@@ -59,6 +62,14 @@ def _where(config: metadata_store_pb2.ConnectionConfig) -> str:
     if config.HasField("mysql"):
         return f"{config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
     return config.sqlite.filename_uri
+
+
+def _reason(err: Exception) -> str:
+    """MLMD's first error line; its MySQL client reports a refused connection as "errno: , error: " (empty)."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    if text.rstrip().endswith("errno: , error:"):
+        return "the connection failed (no MySQL server answering there?)"
+    return text
 
 
 def open_store(config: metadata_store_pb2.ConnectionConfig, attempts: int = 5) -> mlmd.MetadataStore:
@@ -75,7 +86,7 @@ def open_store(config: metadata_store_pb2.ConnectionConfig, attempts: int = 5) -
                 time.sleep(0.5 * (attempt + 1))
                 continue
             raise MetadataError(
-                f"cannot open the metadata store at {_where(config)}: {str(err).splitlines()[0]} "
+                f"cannot open the metadata store at {_where(config)}: {_reason(err)} "
                 "(is the database server running and reachable, and the user allowed in?)"
             ) from None
     raise AssertionError("unreachable")

@@ -65,7 +65,7 @@ def test_anomalies_fail_with_a_report_whose_last_line_is_the_summary(tmp_path):
     assert "  split train, feature pickup_census_tract: Column dropped [FEATURE_TYPE_NOT_PRESENT]" in lines
     assert "      Examples contain values missing from the schema: Bitcoin (~30%), Dogecoin (~3%)." in lines
     assert report.count("feature payment_type") == 2
-    # The one line a terminal shows (pipeline/cli.py prints the last line of the message).
+    # The one line a terminal shows (cli/render/run.py prints the last line of the message).
     assert summary == (
         "ExampleValidator found 4 anomalies: company (Unexpected string values; split eval); "
         "payment_type (Unexpected string values; splits eval, train); "

@@ -1,4 +1,4 @@
-"""The pre-flight data checks (pipeline/data.py): one DataError, on one line, naming file, column and row."""
+"""The pre-flight data checks (pipeline/data/: csv_format, schema_rules, preflight): one DataError, on one line, naming file, column and row."""
 
 from __future__ import annotations
 

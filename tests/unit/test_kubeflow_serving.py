@@ -106,12 +106,6 @@ def flags(container: client.V1Container) -> dict[str, str]:
     return out
 
 
-def test_files_open_with_a_comment_saying_what_they_own():
-    for name in ("deployment.yaml", "service.yaml"):
-        assert (SERVING / name).read_text().startswith(f"# kubeflow/serving/{name}:")
-    assert (SERVING / "README.md").is_file()
-
-
 def test_every_yaml_key_is_a_field_of_the_kubernetes_model(deployment_yaml, deployment, service_yaml, service):
     assert unknown_keys(deployment_yaml, deployment) == []
     assert unknown_keys(service_yaml, service) == []

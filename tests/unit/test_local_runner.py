@@ -45,7 +45,8 @@ def test_auto_runs_small_inputs_in_memory_and_large_ones_on_every_core(small_dat
 
 
 def test_each_mode_names_its_direct_runner_settings(small_data):
-    assert runner.beam_args("in_memory", small_data)[:2] == ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert runner.beam_args("in_memory", small_data)[:2] == [
+        "--direct_running_mode=in_memory", "--direct_num_workers=1"]
     assert runner.beam_args("multi_processing", small_data)[:2] == [
         "--direct_running_mode=multi_processing", f"--direct_num_workers={os.cpu_count() or 1}"]
     with pytest.raises(ValueError, match="unknown Beam mode 'dataflow'; use auto, in_memory or multi_processing"):

@@ -77,3 +77,20 @@ def test_apply_fails_loudly_when_autograph_changes(monkeypatch):
     )
     with pytest.raises(patches.UpstreamChanged, match=r"\[autograph\]: .*still converts tf_keras"):
         patches.apply()
+
+
+def test_fn_args_internal_is_what_the_worker_calls():
+    from tfx.components.trainer import executor as trainer_executor
+
+    patches.check_fn_args(trainer_executor.GenericExecutor)  # raises UpstreamChanged otherwise
+
+
+def test_fn_args_check_fails_loudly_when_tfx_changes():
+    class Renamed:
+        def _GetFnArgs(self, inputs, outputs, properties):  # noqa: N802  (the upstream name)
+            return None
+
+    with pytest.raises(patches.UpstreamChanged, match=r"\[fn_args\].*tfx 1\.16\.0"):
+        patches.check_fn_args(Renamed)
+    with pytest.raises(patches.UpstreamChanged, match=r"\[fn_args\].*has no _GetFnArgs"):
+        patches.check_fn_args(object)

@@ -1,4 +1,4 @@
-"""Strategy selection (trainer_module/strategy.py): the decision for every environment, and the TPU branch."""
+"""trainer_module/strategy.py: the decision for every environment, the TPU branch, and which worker is the chief."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pytest
 
 from trainer_module import strategy
+from trainer_module.strategy import is_chief
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,27 @@ def test_multi_worker_is_created_before_tensorflow_lists_devices(monkeypatch):
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind: order.append("list") or [])
     built, choice = strategy.create("auto", tpu_probe=lambda: order.append("tpu-probe"))
     assert built == "MWMS" and choice.name == "multi_worker" and order == ["mwms"]
+
+
+def _tf_config(cluster: dict, task_type: str, index: int) -> str:
+    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
+
+
+WORKERS = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+WITH_CHIEF = {"chief": ["127.0.0.1:0"], "worker": ["127.0.0.1:1"]}
+
+
+@pytest.mark.parametrize(
+    "tf_config, chief",
+    [
+        (None, True),  # a single process
+        ("", True),
+        (_tf_config(WORKERS, "worker", 0), True),  # no chief task: worker 0 writes
+        (_tf_config(WORKERS, "worker", 1), False),
+        (_tf_config(WITH_CHIEF, "chief", 0), True),
+        (_tf_config(WITH_CHIEF, "worker", 0), False),  # a chief exists: worker 0 is not it
+        (_tf_config(WORKERS, "evaluator", 0), False),
+    ],
+)
+def test_is_chief(tf_config, chief):
+    assert is_chief(tf_config) is chief
