@@ -1,25 +1,33 @@
-"""Every private TFX internal the local runner relies on, fenced: checked by apply(), tested against upstream.
+"""Every private TFX and Beam internal the local runner relies on, fenced: checked by apply(), tested against upstream.
 
-Checked against tfx 1.16.0, the version requirements.lock pins;
+Checked against apache-beam 2.59.0 (with objsize 0.7.1) and tfx 1.16.0, the versions requirements.lock pins;
 tests/unit/test_patches_local.py fails when those versions or the internals below change. apply() checks every
 internal before the first run and raises UpstreamChanged (naming the patch and what changed) rather than run with
 a patch that silently does nothing or the wrong thing. No public API gives the same result for any of them:
 
-1. Progress events from LocalDagRunner's log records. LocalDagRunner.run_with_ir logs "Component %s is running."
+1. Beam state-cache weights (replaces apache_beam.runners.worker.statecache.get_deep_size, process-wide).
+   Beam weighs every value its state cache loads with `objsize.get_deep_size`, which first collects the id of
+   every loaded module's globals dict so that they are not counted. With TensorFlow, TFX, TFT and TFMA loaded that
+   is ~8,000 modules per call, and Transform and Evaluator load side inputs thousands of times: py-spy put 20-25 %
+   of Transform's time in that scan (benchmarks/RESULTS.md). `get_deep_size` below computes the same size (Beam's
+   own size, referents and filter functions, the same module globals excluded) but keeps the set of excluded ids
+   between calls, rebuilding it only when the loaded modules change. It is installed in the process that runs
+   the pipeline (in-memory Beam); Beam's multi-processing workers are separate interpreters and keep Beam's own.
+   Beam offers no option to change the weighing (statecache has no hook; the weight only steers eviction).
+
+2. Progress events from LocalDagRunner's log records. LocalDagRunner.run_with_ir logs "Component %s is running."
    and "Component %s is finished." around each node and offers no callback or listener; ProgressHandler turns
    those records (absl logger, INFO) into start/finish callbacks.
 
-2. The run id. LocalDagRunner.run(pipeline) picks the run id itself (datetime.now().isoformat()) and neither takes
+3. The run id. LocalDagRunner.run(pipeline) picks the run id itself (datetime.now().isoformat()) and neither takes
    nor returns it, and TFX's RunOptions carry no run id. To read the run's executions from ML Metadata while it
    runs, `compile_ir` compiles the pipeline and binds the run-id runtime parameter to an id we choose, and
    `run_ir` hands the IR to `LocalDagRunner.run_with_ir` (public name, but excluded from TFX's documentation),
    whose own substitution leaves an already-bound parameter alone. `run()` only adds, before compiling, pip
    dependencies of components that declare them (`_resolve_pip_dependencies`); no component here declares any.
 
-No longer patched: TFX's ephemeral-sdist step (pipeline.local.runner's Beam arguments name the workers'
-requirements, and TFX's make_beam_dependency_flags then skips it; see runner.DEPENDENCIES_ARG), and Beam's state-cache
-weighing (`statecache.get_deep_size`, replaced until 2026-11-30: since Transform stopped materializing it runs ~200
-times per taxi run, 0.8 s in all, so the private patch was removed; benchmarks/RESULTS.md).
+(TFX's ephemeral-sdist step needs no patch: pipeline.local.runner's Beam arguments name the workers' requirements,
+and TFX's make_beam_dependency_flags then skips it; see runner.DEPENDENCIES_ARG.)
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ from __future__ import annotations
 import datetime
 import inspect
 import logging
-from typing import Any, Callable
+import sys
+import threading
+from typing import Any, Callable, Optional
 
-CHECKED_AGAINST = {"tfx": "1.16.0"}
+CHECKED_AGAINST = {"apache-beam": "2.59.0", "objsize": "0.7.1", "tfx": "1.16.0"}
 
 # LocalDagRunner.run_with_ir's log templates (tfx 1.16.0, tfx/orchestration/local/local_dag_runner.py).
 RUNNING = "Component %s is running."
@@ -38,7 +48,7 @@ ABSL_LOGGER = "absl"  # absl.logging writes through this standard-library logger
 
 
 class UpstreamChanged(RuntimeError):
-    """A fenced internal of TFX is not what the patch was written against."""
+    """A fenced internal of TFX or Beam is not what the patch was written against."""
 
     def __init__(self, patch: str, what: str):
         versions = ", ".join(f"{name} {version}" for name, version in CHECKED_AGAINST.items())
@@ -48,7 +58,95 @@ class UpstreamChanged(RuntimeError):
         )
 
 
-# --- 1. Progress events from LocalDagRunner's log records --------------------------------------------------------
+# --- 1. Beam state-cache weights -------------------------------------------------------------------------------
+
+
+class _ExcludedIds(frozenset):
+    """The shared exclude set; objsize only ever adds id(None) to it, which is already in."""
+
+    def add(self, item: int) -> None:
+        if item not in self:
+            raise UpstreamChanged("statecache", "objsize tried to extend the shared exclude set")
+
+
+_lock = threading.Lock()
+_excluded: frozenset = _ExcludedIds()
+_modules_key: tuple = ()
+
+
+def _loaded_modules_key() -> tuple:
+    """Changes whenever a module is added or removed: sys.modules is insertion-ordered, so a removal followed by an
+    addition still changes the last entry."""
+    modules = sys.modules
+    return len(modules), id(next(reversed(modules.values()), None))
+
+
+def _module_globals_ids() -> frozenset:
+    global _excluded, _modules_key
+    with _lock:
+        key = _loaded_modules_key()
+        if key != _modules_key:
+            ids = {id(None)}
+            for module in list(sys.modules.values()):
+                try:
+                    ids.add(id(vars(module)))
+                except TypeError:
+                    pass
+            _excluded, _modules_key = _ExcludedIds(ids), key
+        return _excluded
+
+
+def get_deep_size(*objs: Any) -> int:
+    """Beam's statecache.get_deep_size, with the module-globals exclude set kept between calls."""
+    import objsize
+    from apache_beam.runners.worker import statecache
+
+    return objsize.get_deep_size(
+        *objs,
+        exclude_set=_module_globals_ids(),
+        exclude_modules_globals=False,
+        get_size_func=statecache._size_func,  # pylint: disable=protected-access
+        get_referents_func=statecache._get_referents_func,  # pylint: disable=protected-access
+        filter_func=statecache._filter_func,  # pylint: disable=protected-access
+    )
+
+
+STATECACHE_PRIVATE_NAMES = ("_size_func", "_get_referents_func", "_filter_func")
+OBJSIZE_KEYWORDS = ("exclude_set", "exclude_modules_globals", "get_size_func", "get_referents_func", "filter_func")
+
+
+def _sample_values() -> list:
+    return [{"a": list(range(100)), "b": [sys, "text" * 10]}, (None, 1.5, b"bytes" * 20), [1, 2, 3]]
+
+
+def check_statecache(upstream: Callable[..., int]) -> None:
+    """The private names get_deep_size reads exist, objsize takes its keywords, and it weighs as `upstream` does."""
+    import objsize
+    from apache_beam.runners.worker import statecache
+
+    missing = [name for name in STATECACHE_PRIVATE_NAMES if not callable(getattr(statecache, name, None))]
+    if missing:
+        raise UpstreamChanged("statecache", f"apache_beam.runners.worker.statecache no longer has {missing}")
+    parameters = inspect.signature(objsize.get_deep_size).parameters
+    absent = [name for name in OBJSIZE_KEYWORDS if name not in parameters]
+    if absent:
+        raise UpstreamChanged("statecache", f"objsize.get_deep_size no longer takes {absent}")
+    callers = [
+        name for name in ("get", "put") if "get_deep_size" in getattr(statecache.StateCache, name).__code__.co_names
+    ]
+    if callers != ["get", "put"]:
+        raise UpstreamChanged(
+            "statecache", f"StateCache.get/put no longer weigh values with the module's get_deep_size (only {callers})"
+        )
+    for value in _sample_values():
+        ours, theirs = get_deep_size(value), upstream(value)
+        if ours != theirs:
+            raise UpstreamChanged(
+                "statecache", f"the cached weighing gives {ours} bytes where Beam's gives {theirs} for {value!r:.60}"
+            )
+
+
+# --- 2. Progress events from LocalDagRunner's log records --------------------------------------------------------
 
 
 class ProgressHandler(logging.Handler):
@@ -84,7 +182,7 @@ def check_progress_records() -> None:
         raise UpstreamChanged("progress", f"local_dag_runner no longer logs through absl's {ABSL_LOGGER!r} logger")
 
 
-# --- 2. The run id ------------------------------------------------------------------------------------------------
+# --- 3. The run id ------------------------------------------------------------------------------------------------
 
 
 def new_run_id() -> str:
@@ -138,13 +236,22 @@ def check_run_with_ir() -> None:
 # --- apply --------------------------------------------------------------------------------------------------------
 
 _applied = False
+beam_get_deep_size: Optional[Callable[..., int]] = None  # Beam's own function, once apply() has replaced it
 
 
 def apply() -> None:
-    """Checks every fenced internal before the first run (idempotent); raises UpstreamChanged when one changed."""
-    global _applied
+    """Checks every fenced internal, then installs the state-cache weighing (idempotent)."""
+    global _applied, beam_get_deep_size
     if _applied:
         return
+    from apache_beam.runners.worker import statecache
+
+    upstream = getattr(statecache, "get_deep_size", None)
+    if upstream is None:
+        raise UpstreamChanged("statecache", "apache_beam.runners.worker.statecache has no get_deep_size")
+    check_statecache(upstream)
     check_progress_records()
     check_run_with_ir()
+    beam_get_deep_size = upstream
+    statecache.get_deep_size = get_deep_size
     _applied = True

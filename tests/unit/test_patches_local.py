@@ -1,17 +1,23 @@
-"""pipeline/local/patches.py: each fenced TFX internal is still what the patch was written against, and a one-node
-pipeline still reports progress and keeps the run id we bind.
+"""pipeline/local/patches.py: each fenced Beam/TFX internal is still what the patch was written against, the patched
+weighing equals Beam's, and a one-node pipeline still reports progress and keeps the run id we bind.
 
-These tests fail when tfx moves: re-check the patches against the new version, then update CHECKED_AGAINST.
+These tests fail when apache-beam, objsize or tfx move: re-check the patches against the new versions, then update
+CHECKED_AGAINST.
 """
 
 # No `from __future__ import annotations`: TFX's @component reads the annotations of TouchNothing as types.
 import importlib.metadata
 import logging
+import sys
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import trainer_module  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+import tensorflow as tf
+from apache_beam.runners.worker import statecache
 from tfx.dsl.component.experimental.annotations import Parameter
 from tfx.dsl.component.experimental.decorators import component
 
@@ -20,11 +26,75 @@ from pipeline.metadata import runs as mlmd_runs
 from pipeline.metadata.store import open_store, sqlite_config
 
 
+def _upstream():
+    """Beam's own get_deep_size, whether or not apply() has replaced it yet."""
+    upstream = patches.beam_get_deep_size or statecache.get_deep_size
+    assert upstream is not patches.get_deep_size
+    return upstream
+
+
 @pytest.mark.parametrize("dist", sorted(patches.CHECKED_AGAINST))
 def test_installed_versions_are_the_ones_the_patches_were_checked_against(dist):
     assert importlib.metadata.version(dist) == patches.CHECKED_AGAINST[dist], (
         f"{dist} changed: re-check pipeline/local/patches.py against it, then update CHECKED_AGAINST"
     )
+
+
+def test_beam_cache_weights_equal_beams_own():
+    values = [
+        {"a": list(range(1000)), "b": [tf, sys, np]},  # references to modules are not counted
+        [1, 2, 3],
+        "abc" * 100,
+        {"t": tf.constant([1.0, 2.0])},
+        np.arange(10_000, dtype=np.float64),
+        (None, 1.5, b"bytes" * 50),
+    ]
+    for value in values:
+        assert patches.get_deep_size(value) == _upstream()(value)
+
+
+def test_beam_cache_weights_follow_newly_loaded_and_replaced_modules():
+    first = types.ModuleType("tfx_e2e_test_module_a")
+    first.big = list(range(5000))
+    holder = {"m": first.__dict__}
+    counted = patches.get_deep_size(holder)  # not loaded yet: its globals are counted
+    assert counted > 5000
+    sys.modules[first.__name__] = first
+    try:
+        # A module's globals dict is excluded as soon as the module is loaded, as in Beam's own function.
+        assert patches.get_deep_size(holder) == _upstream()(holder) < 2000
+        # One module removed and another loaded: the same count of modules, and still the right exclusions.
+        second = types.ModuleType("tfx_e2e_test_module_b")
+        second.big = list(range(5000))
+        del sys.modules[first.__name__]
+        sys.modules[second.__name__] = second
+        both = {"a": first.__dict__, "b": second.__dict__}
+        assert patches.get_deep_size(both) == _upstream()(both)
+    finally:
+        sys.modules.pop(first.__name__, None)
+        sys.modules.pop("tfx_e2e_test_module_b", None)
+
+
+def test_statecache_internals_are_present_and_checked():
+    for name in patches.STATECACHE_PRIVATE_NAMES:
+        assert callable(getattr(statecache, name)), name
+    patches.check_statecache(_upstream())  # raises UpstreamChanged otherwise
+
+
+def test_check_statecache_fails_loudly_when_beam_changes(monkeypatch):
+    # Simulated upstream changes: each must stop the run with a message naming the patch, never pass silently.
+    wrong = r"\[statecache\]: the cached weighing gives \d+ bytes where Beam's gives 8"
+    with pytest.raises(patches.UpstreamChanged, match=wrong):
+        patches.check_statecache(lambda *objs: 8)
+    monkeypatch.delattr(statecache, "_filter_func")
+    with pytest.raises(patches.UpstreamChanged, match=r"\[statecache\].*_filter_func.*apache-beam 2\.59\.0"):
+        patches.check_statecache(_upstream())
+
+
+def test_apply_installs_the_weighing_in_beam():
+    patches.apply()
+    patches.apply()  # idempotent
+    assert statecache.get_deep_size is patches.get_deep_size
 
 
 def test_progress_templates_are_in_the_installed_tfx_source():
