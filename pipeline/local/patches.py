@@ -72,13 +72,16 @@ class _ExcludedIds(frozenset):
 _lock = threading.Lock()
 _excluded: frozenset = _ExcludedIds()
 _modules_key: tuple = ()
+_excluded_dicts: list = []  # keeps every excluded id's object alive (see _module_globals_ids)
 
 
 def _loaded_modules_key() -> tuple:
-    """Changes whenever a module is added or removed: sys.modules is insertion-ordered, so a removal followed by an
-    addition still changes the last entry."""
+    """Changes whenever a module is added, removed or replaced under the same name: the count and the sum of the
+    module objects' ids (0.35 ms for ~7,700 modules, against ~2 ms for rebuilding the exclude set). A key made of the
+    count and the last entry missed a module replaced in the middle of sys.modules, leaving the freed globals dict's
+    id in the exclude set, where a new object at that address was then not counted."""
     modules = sys.modules
-    return len(modules), id(next(reversed(modules.values()), None))
+    return len(modules), sum(map(id, list(modules.values())))
 
 
 def _module_globals_ids() -> frozenset:
@@ -87,12 +90,17 @@ def _module_globals_ids() -> frozenset:
         key = _loaded_modules_key()
         if key != _modules_key:
             ids = {id(None)}
+            # The dicts themselves are kept alive with the set: an entry of sys.modules that is not a module may
+            # hand out a fresh dict from vars() each time, and once freed its id would be reused by new objects,
+            # which would then weigh nothing.
+            dicts = []
             for module in list(sys.modules.values()):
                 try:
-                    ids.add(id(vars(module)))
+                    dicts.append(vars(module))
                 except TypeError:
                     pass
-            _excluded, _modules_key = _ExcludedIds(ids), key
+            ids.update(id(d) for d in dicts)
+            _excluded, _modules_key, _excluded_dicts[:] = _ExcludedIds(ids), key, dicts
         return _excluded
 
 
