@@ -106,27 +106,6 @@ def config_file(name_or_path: Optional[str]) -> Path:
     return path
 
 
-def readable_dir(path: Path, label: str) -> None:
-    """A data directory the command reads (`label` names it: --data, or the config's data): listable, every file
-    readable. A missing directory is left to the library, whose message says what the directory should hold."""
-    found = _stat(path)
-    if found is None or not stat.S_ISDIR(found.st_mode):
-        return
-    try:
-        entries = [entry for entry in os.scandir(path) if not entry.name.startswith(".")]
-    except OSError as err:
-        raise UsageError(f"{label} {path}: cannot list it ({err.strerror}); make it readable or pass another "
-                         "--data.") from None
-    for entry in entries:
-        try:
-            if entry.is_file():
-                with open(entry.path, "rb"):
-                    pass
-        except OSError as err:
-            raise UsageError(f"{label} {path}: cannot read {entry.name} ({err.strerror}); make it readable or move "
-                             "it out.") from None
-
-
 def output_file(path: Path, flag: str) -> Path:
     """A file the command writes: not a directory, and its directory writable or creatable. Nothing is created."""
     path = Path(path).expanduser().resolve()

@@ -77,7 +77,6 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline.config.loader import load_config
-    from pipeline.config.schema import ConfigError
     from pipeline.data.preflight import check_data
     from pipeline.local.lock import lock_path, run_lock
     from pipeline.metadata.store import connection_config, open_store
@@ -86,12 +85,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     home = checks.home(args.home)
     cfg = load_config(checks.config_file(args.config), overrides(args))
     connection = connection_config(args.metadata) if args.metadata else None
-    if cfg.example_gen == "csv":
-        try:
-            checks.readable_dir(cfg.data_dir, "--data" if args.data else "the config's data directory")
-        except ConfigError:
-            pass  # check_data names the problem
-    check_data(cfg)
+    check_data(cfg)  # the data directory and every file in it: listable, readable, CSV, fit for the schema
     if connection is not None:
         open_store(connection)  # an unreachable or misconfigured store fails now, with exit 2
     log_file = None if args.verbose else logfile.new(home, "run")

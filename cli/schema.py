@@ -26,7 +26,6 @@ def cmd_infer(args: argparse.Namespace, out: TextIO) -> int:
 
     home = checks.home(args.home)
     data_dir = Path(args.data).expanduser().resolve()
-    checks.readable_dir(data_dir, "--data")
     check_csv_dir(data_dir)
     checks.output_file(args.out, "--out")
     with logfile.capture(logfile.new(home, "schema infer")):  # TensorFlow Data Validation runs a Beam pipeline

@@ -47,7 +47,8 @@ def csv_files(data_dir: Path) -> list[Path]:
     try:
         entries = [p for p in data_dir.iterdir() if not p.name.startswith(".")]
     except OSError as err:
-        raise DataError(f"data directory {data_dir} cannot be listed ({err.strerror}); check its permissions.") from None
+        raise DataError(f"data directory {data_dir}: cannot list it ({err.strerror}); make it readable or pass "
+                        "another --data.") from None
     subdirs = sorted(p.name for p in entries if p.is_dir())
     if subdirs:
         raise DataError(
@@ -89,7 +90,8 @@ def _read_bytes(path: Path) -> tuple[bytes, bool]:
             prefix = b"".join(itertools.islice(f, MAX_CHECK_ROWS + 1))
             return prefix, bool(f.read(1))
     except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror}); check that it exists and is readable.") from None
+        raise DataError(f"{path.parent}: cannot read {path.name} ({err.strerror}); make it readable or move it "
+                        "out.") from None
 
 
 def read_text(path: Path) -> CsvText:

@@ -74,12 +74,6 @@ def test_output_file(tmp_path):
         checks.output_file(existing / "x.json", "--out")
 
 
-def test_readable_dir_leaves_a_missing_directory_to_the_library(tmp_path):
-    checks.readable_dir(tmp_path / "missing", "--data")
-    support.write_csv(tmp_path / "d", ["a"], [["1"]])
-    checks.readable_dir(tmp_path / "d", "--data")
-
-
 def test_a_quiet_command_leaves_no_log_behind(tmp_path):
     home = Home(tmp_path / "home")
     log = logfile.new(home, "schema infer")
