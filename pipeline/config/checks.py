@@ -32,6 +32,19 @@ def _check_label(cfg: PipelineConfig, where: str) -> None:
         raise ConfigError(f"{where}: label.fn needs label.inputs, the raw columns the function reads.")
     if label.fn and not label.name:
         raise ConfigError(f"{where}: label.fn needs label.name, what the computed label is called.")
+    if label.positive is not None:
+        if cfg.task != "binary" or not label.column:
+            raise ConfigError(f"{where}: label.positive applies to task: binary with a label.column only.")
+        if isinstance(label.positive, bool):
+            raise ConfigError(
+                f"{where}: label.positive is the boolean {label.positive} (YAML reads an unquoted yes/no/true/false/"
+                "on/off as one); quote the value as your data writes it, e.g. positive: \"yes\"."
+            )
+        if not isinstance(label.positive, str) or not label.positive.strip():
+            raise ConfigError(
+                f"{where}: label.positive must be the label value that is the positive class, as written in the "
+                f"data (e.g. positive: \"yes\"), got {label.positive!r}."
+            )
 
 
 def _check_data(cfg: PipelineConfig, where: str) -> None:

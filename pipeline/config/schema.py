@@ -31,6 +31,9 @@ class LabelConfig:
     fn: Optional[str] = None  # dotted path: fn(inputs: dict[str, Tensor]) -> Tensor, run inside Transform
     inputs: tuple[str, ...] = ()  # raw columns `fn` reads; they must be in the data and are never features
     name: Optional[str] = None  # the label's name (defaults to `column`)
+    # binary labels written as strings: the value that is the positive class (1); unset, the column's two values
+    # must be a known pair such as yes/no (trainer_module.label_values).
+    positive: Optional[str] = None
 
     @property
     def key(self) -> str:
