@@ -85,11 +85,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     home = checks.home(args.home)
     cfg = load_config(checks.config_file(args.config), overrides(args))
     connection = connection_config(args.metadata) if args.metadata else None
-    check_data(cfg)  # the data directory and every file in it: listable, readable, CSV, fit for the schema
+    facts = check_data(cfg)  # the data directory and every file in it: listable, readable, CSV, fit for the schema
     if connection is not None:
         open_store(connection)  # an unreachable or misconfigured store fails now, with exit 2
     log_file = None if args.verbose else logfile.new(home, "run")
     view.print_header(cfg, home, args.metadata, out)
+    for note in facts.label.notes if facts.label else ():
+        print(f"  note  {note}", file=out)
 
     lock = lock_path(home.root, cfg.name, shared_store=bool(connection and connection.HasField("mysql")))
     with run_lock(lock, wait=not args.no_wait,

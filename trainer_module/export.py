@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -12,14 +13,37 @@ from trainer_module import models
 from trainer_module import serving_contract as contract
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What serving_default adds to the model's output: class names, or the regression target's scaling to undo."""
+
+    class_names: Optional[list[str]] = None  # names of the class ids (trainer_module.label_stats.class_names)
+    scaling: Optional[Any] = None  # a label_stats.TargetScaling
+
+
+def _named(probabilities: tf.Tensor, names: list[str], task: str) -> dict[str, tf.Tensor]:
+    """CLASSES and PREDICTED_CLASS for a batch of probabilities (serving_contract)."""
+    batch = tf.shape(probabilities)[0]
+    if task == "binary":
+        negative, positive = names
+        classes = tf.fill([batch, 1], positive)
+        predicted = tf.where(probabilities[:, 0] >= 0.5, positive, negative)
+    else:
+        classes = tf.tile(tf.constant([names]), [batch, 1])
+        predicted = tf.gather(tf.constant(names), tf.argmax(probabilities, axis=-1))
+    return {contract.CLASSES: classes, contract.PREDICTED_CLASS: predicted}
+
+
 def serving_signatures(
     model: tf.keras.Model,
     tf_transform_output: tft.TFTransformOutput,
     custom_config: Mapping[str, Any],
     spec: F.ModelSpec,
+    extra: Outputs = Outputs(),
 ) -> dict[str, Any]:
-    """`serving_default`: serialized raw tf.Examples without the label → predictions.
-    `transform_features`: serialized raw tf.Examples (label included) → transformed features (for TFMA)."""
+    """`serving_default`: serialized raw tf.Examples without the label → predictions (in the label's units; with
+    class names when `extra` has them). `transform_features`: serialized raw tf.Examples (label included) →
+    transformed features (for TFMA)."""
     family = custom_config.get("model", {}).get("family", "dnn")
     reconstruction = models.is_reconstruction(family)
     raw_spec = tf_transform_output.raw_feature_spec()
@@ -39,6 +63,10 @@ def serving_signatures(
         if reconstruction:
             target = family_module.target(spec, model_inputs)
             return {contract.RECONSTRUCTION: outputs, out_key: family_module.reconstruction_error(target, outputs)}
+        if extra.scaling is not None:
+            outputs = extra.scaling.inverse(outputs)
+        if extra.class_names:
+            return {out_key: outputs, **_named(outputs, extra.class_names, spec.task)}
         return {out_key: outputs}
 
     @tf.function(input_signature=[examples])

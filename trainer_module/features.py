@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 TRANSFORMED_SUFFIX = "_xf"
+# Transform's vocabularies of the label (train split): multiclass string labels → class ids in this file's order;
+# binary string labels → the raw values seen. LABEL_COUNTS: "<count> <class id>" per line, rows with a label only.
 LABEL_VOCABULARY = "label_vocabulary"
+LABEL_COUNTS = "label_counts"
 
 
 def transformed_name(name: str) -> str:
@@ -31,10 +34,22 @@ class LabelSpec:
     column: Optional[str] = None
     fn: Optional[str] = None
     inputs: tuple[str, ...] = ()
+    positive: Optional[str] = None  # binary string labels: the positive value (else trainer_module.label_values)
 
     @property
     def transformed_key(self) -> str:
         return transformed_name(self.key)
+
+    @property
+    def weight_key(self) -> str:
+        """Transform's 1.0/0.0 per row: does the row have a label? Rows without one weigh 0 in training and in the
+        Evaluator's metrics (TFMA's example_weight_key), so they are left out of both. Never a model input."""
+        return transformed_name(f"{self.key}__has_label")
+
+    @property
+    def outputs(self) -> tuple[str, str]:
+        """The transformed outputs that are not model inputs."""
+        return self.transformed_key, self.weight_key
 
     @property
     def raw_columns(self) -> tuple[str, ...]:
@@ -71,6 +86,7 @@ def transform_config(cfg: Any) -> dict[str, Any]:
             "column": cfg.label.column,
             "fn": cfg.label.fn,
             "inputs": list(cfg.label.inputs),
+            "positive": cfg.label.positive,
         },
         "features": {
             "include": list(cfg.features.include) if cfg.features.include is not None else None,
@@ -107,6 +123,7 @@ def label_spec(custom_config: Mapping[str, Any]) -> LabelSpec:
         column=label.get("column"),
         fn=label.get("fn"),
         inputs=tuple(label.get("inputs") or ()),
+        positive=label.get("positive"),
     )
 
 
@@ -182,7 +199,7 @@ def model_spec(tf_transform_output: Any, custom_config: Mapping[str, Any]) -> Mo
     spec = tf_transform_output.transformed_feature_spec()
     inputs = []
     for name in sorted(spec):
-        if name == label.transformed_key:
+        if name in label.outputs:
             continue
         shape = tuple(int(d) for d in getattr(spec[name], "shape", ()) or ()) or (1,)
         if spec[name].dtype == tf.int64:
@@ -200,5 +217,5 @@ def serving_columns(tf_transform_output: Any, custom_config: Mapping[str, Any]) 
     """Raw columns a serving request must carry: those behind a transformed feature (never the label's)."""
     label = label_spec(custom_config)
     return sorted(
-        raw_name(name) for name in tf_transform_output.transformed_feature_spec() if name != label.transformed_key
+        raw_name(name) for name in tf_transform_output.transformed_feature_spec() if name not in label.outputs
     )

@@ -2,19 +2,21 @@
 
 floats and ints → missing values filled with the column mean, then z-score (as tft.scale_to_z_score);
 strings and configured categorical ints → vocabulary (top-k) with OOV buckets, missing as its own category;
-configured floats → quantile buckets (boundaries from the present values); the label → numeric for the task.
+configured floats → quantile buckets (boundaries from the present values); the label → numeric for the task,
+with a weight that is 0 for rows without a label (they are left out of training and evaluation).
 The graph is saved by Transform and used unchanged at training, evaluation and serving time.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from trainer_module import features as F
+from trainer_module import label_values
 
 
 def column_kind(tensor: Any) -> str:
@@ -109,35 +111,74 @@ def label_inputs(inputs: Mapping[str, Any], columns: tuple[str, ...]) -> dict[st
     return out
 
 
-def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> tf.Tensor:
-    """The label as the task's training target: binary → int64 0/1, multiclass → int64 class id, regression → float."""
+def _has_value(tensor: Any) -> tf.Tensor:
+    """[batch] bool: does the row carry a value (an optional column arrives sparse or ragged)?"""
+    if isinstance(tensor, tf.SparseTensor):
+        ones = tf.SparseTensor(tensor.indices, tf.ones_like(tensor.values, tf.int32), tensor.dense_shape)
+        return tf.reshape(tf.sparse.reduce_sum(ones, axis=1, output_is_sparse=False) > 0, [-1])
+    if isinstance(tensor, tf.RaggedTensor):
+        return tensor.row_lengths() > 0
+    return tf.ones(tf.shape(tensor)[:1], tf.bool)
+
+
+def _is_in(values: tf.Tensor, members: tuple[str, ...]) -> tf.Tensor:
+    return tf.reduce_any(tf.equal(tf.expand_dims(values, -1), tf.constant(list(members))), axis=-1)
+
+
+def _binary_from_strings(value: tf.Tensor, positive: Optional[str]) -> tuple[tf.Tensor, tf.Tensor]:
+    """(0/1, has a label) for a string binary label, by the rule of trainer_module.label_values."""
+    stripped = tf.strings.strip(value)
+    if positive is not None:
+        return tf.equal(stripped, positive.strip()), tf.not_equal(stripped, "")
+    lowered = tf.strings.lower(stripped)
+    return _is_in(lowered, label_values.POSITIVES), _is_in(lowered, label_values.POSITIVES + label_values.NEGATIVES)
+
+
+def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> dict[str, tf.Tensor]:
+    """The label as the task's training target (binary → int64 0/1, multiclass → int64 class id, regression →
+    float) and its weight (1.0, or 0.0 for a row without a label: no value, or a binary string outside the rule).
+    Classification labels also get their class counts on the analysed (train) split: F.LABEL_COUNTS."""
     if label.fn:
         value = load_label_fn(label.fn)(label_inputs(inputs, label.inputs))
+        has_label = tf.ones(tf.shape(value)[:1], tf.bool)
     else:
+        raw = inputs[label.column]
         value = label_inputs(inputs, (label.column,))[label.column]
+        has_label = _has_value(raw)
     if label.task == "regression":
         if value.dtype == tf.string:
             raise ValueError(f"label {label.key!r} is a string column; a regression label must be numeric")
-        return tf.cast(value, tf.float32)
-    if label.task == "binary":
-        if value.dtype == tf.string:
-            raise ValueError(
-                f"label {label.key!r} is a string column; a binary label must be 0/1 (use task: multiclass, "
-                "or a label.fn that returns 0/1)"
-            )
-        return tf.cast(tf.not_equal(tf.cast(value, tf.float32), 0.0), tf.int64)
-    # multiclass: strings get a vocabulary (most frequent class = 0); integers stay the class ids 0..max.
-    if value.dtype == tf.string:
-        vocabulary = tft.vocabulary(value, vocab_filename=F.LABEL_VOCABULARY)
-        # A class never seen in the analysed (train) split maps to class 0; the ids' schema domain is then exactly
-        # 0..classes-1, which the Trainer reads as the number of classes.
-        ids = tf.maximum(tft.apply_vocabulary(value, vocabulary, default_value=-1), 0)
+        target = tf.cast(value, tf.float32)
+    elif label.task == "binary" and value.dtype == tf.string:
+        target, known = _binary_from_strings(value, label.positive)
+        has_label = tf.logical_and(has_label, known)
+        target = tf.cast(target, tf.int64)
+        # The raw values seen, so the Trainer can name the two classes in the serving output.
+        tft.vocabulary(tf.boolean_mask(tf.strings.strip(value), has_label), vocab_filename=F.LABEL_VOCABULARY)
+    elif label.task == "binary":
+        target = tf.cast(tf.not_equal(tf.cast(value, tf.float32), 0.0), tf.int64)
+    elif value.dtype == tf.string:
+        # multiclass strings: a vocabulary of the values present (most frequent class = 0). A class never seen in
+        # the analysed (train) split maps to class 0; the ids' schema domain is then exactly 0..classes-1, which
+        # the Trainer reads as the number of classes.
+        # Stripped, as the pre-flight counts classes: "a, b" in a CSV is class "b".
+        present = tf.strings.strip(_values(raw) if not label.fn else value)
+        vocabulary = tft.vocabulary(present, vocab_filename=F.LABEL_VOCABULARY)
+        target = tf.maximum(tft.apply_vocabulary(tf.strings.strip(value), vocabulary, default_value=-1), 0)
         classes = tft.experimental.get_vocabulary_size_by_name(F.LABEL_VOCABULARY)
-        tft.schema_inference.set_tensor_schema_override(ids, tf.constant(0, tf.int64), classes - 1)
-        return ids
-    value = tf.cast(value, tf.int64)
-    tft.schema_inference.set_tensor_schema_override(value, tf.constant(0, tf.int64), tft.max(value))
-    return value
+        tft.schema_inference.set_tensor_schema_override(target, tf.constant(0, tf.int64), classes - 1)
+    else:
+        target = tf.cast(value, tf.int64)
+        tft.schema_inference.set_tensor_schema_override(
+            target, tf.constant(0, tf.int64), tft.max(tf.boolean_mask(target, has_label))
+        )
+    if label.task != "regression":
+        tft.vocabulary(
+            tf.strings.as_string(tf.boolean_mask(target, has_label)),
+            vocab_filename=F.LABEL_COUNTS,
+            store_frequency=True,
+        )
+    return {label.transformed_key: target, label.weight_key: tf.cast(has_label, tf.float32)}
 
 
 def preprocessing_fn(inputs: Mapping[str, Any], custom_config: Mapping[str, Any]) -> dict[str, tf.Tensor]:
@@ -156,5 +197,5 @@ def preprocessing_fn(inputs: Mapping[str, Any], custom_config: Mapping[str, Any]
             num_oov_buckets=plan.oov_buckets,
             vocab_filename=column,
         )
-    outputs[plan.label.transformed_key] = transform_label(inputs, plan.label)
+    outputs.update(transform_label(inputs, plan.label))
     return outputs

@@ -22,6 +22,7 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 from trainer_module import datasets
 from trainer_module import export
 from trainer_module import features as F
+from trainer_module import label_stats
 from trainer_module import models
 from trainer_module import patches
 from trainer_module import strategy as strategies
@@ -123,6 +124,52 @@ def epochs_and_steps(training: Mapping[str, Any], train_steps: int) -> tuple[int
     return epochs, max(1, train_steps // epochs)
 
 
+@dataclass(frozen=True)
+class Label:
+    """What the Trainer learned about the label from the train split (recorded in training_summary.json)."""
+
+    spec: F.LabelSpec
+    class_names: Optional[list[str]]  # classification: the name of each class id, as the data writes it
+    named: bool  # the names are the user's strings (served as `classes`), not class numbers
+    naive: Optional[dict]  # the majority-class model, for the Evaluator's default gates
+    scaling: Optional[label_stats.TargetScaling]  # regression: how the target is scaled for training
+    scaling_why: str = ""
+
+    @property
+    def served_names(self) -> Optional[list[str]]:
+        """Class names the serving signature returns: every multiclass label's, a binary label's when it is
+        written as strings (a 0/1 label's names would say nothing)."""
+        if self.spec.task == "multiclass" or (self.spec.task == "binary" and self.named):
+            return self.class_names
+        return None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "key": self.spec.key,
+            "task": self.spec.task,
+            "classes": self.class_names,
+            "positive": self.class_names[1] if self.spec.task == "binary" and self.class_names else None,
+            "naive_model": self.naive,
+            "target_scaling": label_stats.scaling_record(self.scaling, self.scaling_why),
+        }
+
+
+def study_label(fn_args: FnArgs, tf_transform_output: Any, custom: Mapping[str, Any], spec: F.ModelSpec) -> Label:
+    """Class names and counts (classification) or the target's scaling (regression), from the train split."""
+    label = F.label_spec(custom)
+    if label.task == "regression":
+        values = label_stats.labels_of(datasets.train_labels(fn_args, tf_transform_output, label).as_numpy_iterator())
+        scaling, why = label_stats.choose_scaling(values)
+        naive = {"rows": int(values.size), **label_stats.describe(values)}
+        logging.info("regression target: %s", why)
+        return Label(label, None, False, naive, scaling, why)
+    raw_spec = tf_transform_output.raw_feature_spec()
+    named = bool(label.column and raw_spec[label.column].dtype == tf.string)
+    names = label_stats.class_names(tf_transform_output, label, spec.num_classes, named)
+    naive = label_stats.naive_classifier(label_stats.class_counts(tf_transform_output), names)
+    return Label(label, names, named, naive, None)
+
+
 def run_fn(fn_args: FnArgs) -> None:
     """Trains the configured model family on Transform's output and exports a SavedModel for TF Serving."""
     started = time.time()
@@ -136,7 +183,10 @@ def run_fn(fn_args: FnArgs) -> None:
     spec = F.model_spec(tf_transform_output, custom)
     replicas = setup.strategy.num_replicas_in_sync
     global_batch = int(training.get("batch_size", 128)) * replicas
-    train_ds, eval_ds = datasets.train_and_eval(fn_args, tf_transform_output, spec, family, global_batch)
+    label = study_label(fn_args, tf_transform_output, custom, spec)
+    train_ds, eval_ds = datasets.train_and_eval(
+        fn_args, tf_transform_output, spec, label.spec, family, global_batch, label.scaling
+    )
     built = build_model(setup, family, spec, custom, fn_args.base_model)
     where = destinations(fn_args, setup.chief)
 
@@ -153,9 +203,13 @@ def run_fn(fn_args: FnArgs) -> None:
     )
     fit_seconds = time.time() - fit_started
 
-    signatures = export.serving_signatures(built.model, tf_transform_output, custom, spec)
+    signatures = export.serving_signatures(
+        built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)
+    )
     export.export(built.model, where.serving_dir, signatures)
     warm_start.save(built.model, family, where.serving_dir)
+    if setup.chief and not models.is_reconstruction(family):
+        label_stats.write_naive_model(where.serving_dir, {"task": label.spec.task, **label.record()})
     summary = training_summary.build(
         strategy=setup.choice.name,
         reason=setup.choice.reason,
@@ -173,6 +227,7 @@ def run_fn(fn_args: FnArgs) -> None:
         fit_seconds=fit_seconds,
         wall_seconds=time.time() - started,
         inputs=[f.name for f in spec.inputs],
+        label=label.record(),
     )
     if setup.chief:
         training_summary.write(fn_args.model_run_dir, summary)

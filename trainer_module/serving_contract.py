@@ -17,7 +17,12 @@ CALL_MODEL = "call_model"
 
 # Output keys of serving_default.
 PROBABILITIES = "probabilities"  # binary: P(label = 1) per row; multiclass: one probability per class
-PREDICTIONS = "predictions"  # regression
+PREDICTIONS = "predictions"  # regression, in the label's own units
+# Classification with class names (multiclass; binary labels written as strings), as TF Serving's classification
+# outputs: CLASSES holds the class name of each column of PROBABILITIES (binary: the positive class, whose
+# probability it is); PREDICTED_CLASS the name of the most likely class (binary: probability >= 0.5).
+CLASSES = "classes"
+PREDICTED_CLASS = "predicted_class"
 RECONSTRUCTION = "reconstruction"  # autoencoders: the reconstructed (transformed) inputs
 RECONSTRUCTION_ERROR = "reconstruction_error"  # autoencoders: per-example error, the anomaly score TFMA evaluates
 

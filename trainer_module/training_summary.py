@@ -1,4 +1,4 @@
-"""training_summary.json: what one Trainer run did (strategy, batch, warm start, epochs, history, speed)."""
+"""training_summary.json: what one Trainer run did (strategy, batch, warm start, epochs, history, speed, label)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def build(
     fit_seconds: float,
     wall_seconds: float,
     inputs: list[str],
+    label: Optional[Mapping[str, Any]] = None,
 ) -> dict[str, Any]:
     """The summary as written; `history` is Keras' History.history (metric → value per epoch)."""
     epochs_run = len(history.get("loss", []))
@@ -50,6 +51,9 @@ def build(
         "examples_per_second": round(epochs_run * steps_per_epoch * global_batch_size / max(fit_seconds, 1e-9), 1),
         "wall_seconds": round(wall_seconds, 2),
         "inputs": inputs,
+        # The label as the train split showed it: class names and counts, the positive class, the naive model,
+        # a regression target's scaling (trainer_module.label_stats).
+        "label": dict(label) if label else None,
     }
 
 

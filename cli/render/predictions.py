@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from trainer_module.serving_contract import PROBABILITIES
+from trainer_module.serving_contract import CLASSES, PREDICTED_CLASS, PROBABILITIES
 
 TEXT_MAX_VALUES = 16  # outputs with more values per row (e.g. an autoencoder's reconstruction) only go to --json
 
@@ -24,15 +24,27 @@ def _fmt(value: Any) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in flat) + "]"
 
 
+def _names(value: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(value).ravel().tolist()]
+
+
 def text_lines(result: Any) -> Iterator[str]:
-    """`row N  <output> <value> ...`; class probabilities also name the most likely class."""
+    """`row N  <output> <value> ...`; a model with class names shows the predicted class's name first and each
+    class's probability by name (--json has the outputs as served); one without shows the most likely class id."""
     shown = {n: v for n, v in result.outputs.items() if np.size(v[0]) <= TEXT_MAX_VALUES} if result.rows else {}
     shown = shown or result.outputs
+    named = PREDICTED_CLASS in result.outputs and CLASSES in result.outputs
     for i in range(result.rows):
-        parts = []
+        parts = [f"class {_names(result.outputs[PREDICTED_CLASS][i])[0]}"] if named else []
         for name, values in shown.items():
+            if named and name in (CLASSES, PREDICTED_CLASS):
+                continue
+            if named and name == PROBABILITIES and np.size(values[i]) > 1:
+                pairs = zip(_names(result.outputs[CLASSES][i]), np.ravel(values[i]))
+                parts.append("probabilities " + ", ".join(f"{c} {p:.4g}" for c, p in pairs))
+                continue
             parts.append(f"{name} {_fmt(values[i])}")
-            if name == PROBABILITIES and np.size(values[i]) > 1:
+            if name == PROBABILITIES and np.size(values[i]) > 1 and not named:
                 parts.append(f"class {int(np.argmax(values[i]))}")
         yield f"row {i + 1:<5} " + "  ".join(parts)
 

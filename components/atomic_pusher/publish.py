@@ -161,8 +161,15 @@ def verify(copy_dir: str, batch: Sequence[bytes], expected: Mapping[str, np.ndar
         raise RuntimeError(f"AtomicPusher: verification failed: {warmup_file} does not hold the smoke-test batch.")
     outputs = smoke_test.serve(copy_dir, replayed[0], "the copied model")
     for name, value in expected.items():
-        if name not in outputs or not np.allclose(outputs[name], value, rtol=1e-5, atol=1e-6, equal_nan=False):
+        if name not in outputs or not _same(outputs[name], value):
             raise RuntimeError(
                 f"AtomicPusher: verification failed: the copy in {copy_dir} answers differently from the candidate "
                 f"(output {name!r})."
             )
+
+
+def _same(answer: np.ndarray, expected: np.ndarray) -> bool:
+    """Numbers equal within float tolerance; anything else (class names) exactly."""
+    if np.issubdtype(expected.dtype, np.number):
+        return np.allclose(answer, expected, rtol=1e-5, atol=1e-6, equal_nan=False)
+    return np.shape(answer) == np.shape(expected) and bool(np.all(answer == expected))

@@ -29,6 +29,8 @@ TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {
     "regression": {
         "mean_squared_error": ("MeanSquaredError", "lower"),
         "mean_absolute_error": ("MeanAbsoluteError", "lower"),
+        # 1 - MSE / the label's variance on the eval split: > 0 is better than predicting the mean.
+        "r_squared": ("R2Score", "higher"),
         "example_count": ("ExampleCount", "higher"),
     },
     # Autoencoders: the serving signature's per-example reconstruction error is the "prediction".

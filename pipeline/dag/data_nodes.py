@@ -40,12 +40,13 @@ def statistics_gen(examples: Any):
 
 def schema_gen(cfg: PipelineConfig, statistics: Any, schema_file: Optional[str] = None):
     """The config's curated schema (ImportSchemaGen; `schema_file` overrides its path, e.g. inside a container
-    image), or one SchemaGen infers from the statistics."""
+    image), or one SchemaGen infers from the statistics. The inferred schema gives no column a fixed shape, so every
+    column is optional at serving time: a request without a value gets Transform's imputation, as in training."""
     if cfg.schema_path:
         return tfx.components.ImportSchemaGen(schema_file=schema_file or str(cfg.schema_path)).with_id(
             node_ids.IMPORT_SCHEMA_GEN
         )
-    return tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=True).with_id(node_ids.SCHEMA_GEN)
+    return tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=False).with_id(node_ids.SCHEMA_GEN)
 
 
 def example_validator(statistics: Any, schema: Any):

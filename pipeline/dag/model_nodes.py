@@ -116,7 +116,11 @@ def baseline_resolver(cfg: PipelineConfig, portable: bool, candidate: Any) -> tf
 
 
 def evaluator(cfg: PipelineConfig, *, examples: Any, model: Any, baseline_model: Any):
-    return tfx.components.Evaluator(
+    """TFX's Evaluator run by the gated executor: the config's gates, plus the default ones it leaves open
+    ("better than the naive model", "not worse than the baseline"; components/gated_evaluator)."""
+    from components.gated_evaluator.component import GatedEvaluator
+
+    return GatedEvaluator(
         examples=examples, model=model, baseline_model=baseline_model, eval_config=eval_config(cfg)
     ).with_id(node_ids.EVALUATOR)
 

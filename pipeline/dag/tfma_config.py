@@ -9,7 +9,7 @@ import tensorflow_model_analysis as tfma
 from pipeline.config.evaluation import TASK_METRICS, metric_default_name
 from pipeline.config.schema import PipelineConfig
 from trainer_module import features as F
-from trainer_module.serving_contract import RECONSTRUCTION_ERROR, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from trainer_module.serving_contract import SERVING_SIGNATURE, TRANSFORM_SIGNATURE, output_key
 
 # TFMA's AUC defaults to 10,000 thresholds, i.e. a 10,000-bucket histogram that every slice's metrics re-bin in
 # Python; 1,000 moves the AUC by less than 1e-3 here and takes ~1 s off the Evaluator (benchmarks/RESULTS.md).
@@ -63,16 +63,19 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
                 tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
             )
         metrics.append(metric)
+    label = F.label_spec(F.transform_config(cfg))
     model_spec = tfma.ModelSpec(
         # A SavedModel of signatures (trainer_module.export): TFMA loads it once with tf.saved_model.load
         # instead of probing it as a Keras model first.
         model_type=tfma.constants.TF_GENERIC,
         signature_name=SERVING_SIGNATURE,
-        label_key=F.transformed_name(cfg.label.key),
+        label_key=label.transformed_key,
+        # Rows without a label weigh 0 (trainer_module.preprocessing): left out of every weighted metric.
+        example_weight_key=label.weight_key,
         preprocessing_function_names=[TRANSFORM_SIGNATURE],
+        # serving_default may return more than the evaluated output (class names, a reconstruction).
+        prediction_key=output_key(cfg.task, cfg.objective == "reconstruction"),
     )
-    if cfg.objective == "reconstruction":
-        model_spec.prediction_key = RECONSTRUCTION_ERROR
     config = tfma.EvalConfig(
         model_specs=[model_spec],
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[s]) for s in cfg.evaluation.slices],

@@ -9,16 +9,20 @@ Checked, in order: the directory (missing, empty, sub-directories); each file (b
 CSV, no header or a header CsvExampleGen would misread, rows with the wrong number of fields, a header but no rows);
 the columns (label inputs, columns the config names, columns the schema requires); the values (every INT/FLOAT
 column parses as its schema type, NaN/Inf where the schema forbids them, empty cells where the schema requires a
-value in every row). Unseen categories and distribution problems are ExampleValidator's job (then the AnomaliesGate).
+value in every row); the label column for the task (label_checks: binary, multiclass, regression values, rows
+without a label). Unseen categories and distribution problems are ExampleValidator's job (then the AnomaliesGate).
 """
 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from pipeline.config.schema import ConfigError, PipelineConfig
 from pipeline.data.csv_format import DataError, read_dir
+from pipeline.data.label_checks import LabelFacts, check_label
 from pipeline.data.schema_rules import check_values, schema_rules
 from pipeline.paths import PROJECT_ROOT
 
@@ -30,10 +34,18 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def check_data(cfg: PipelineConfig) -> list[str]:
-    """Returns the CSV columns after checking files, columns and values (see the module docstring)."""
+@dataclass(frozen=True)
+class DataFacts:
+    """What the pre-flight learned: the CSV columns, and the label column's facts (None: no label column to read)."""
+
+    columns: list[str]
+    label: Optional[LabelFacts] = None
+
+
+def check_data(cfg: PipelineConfig) -> DataFacts:
+    """Checks files, columns, values and the label (see the module docstring); a DataError for the first problem."""
     if cfg.example_gen != "csv":
-        return []  # built-in data sets (digits) have no CSV to check
+        return DataFacts([])  # built-in data sets (digits) have no CSV to check
     try:
         data_dir = cfg.data_dir
     except ConfigError as err:
@@ -59,8 +71,8 @@ def check_data(cfg: PipelineConfig) -> list[str]:
         missing = [n for n in names if n not in present]
         if missing:
             raise DataError(f"{key} names {missing}, not columns of {first}; columns are: {', '.join(columns)}.")
-    if cfg.schema_path is None:
-        return columns  # SchemaGen infers the schema from this data: nothing more to hold it against
+    if cfg.schema_path is None:  # SchemaGen infers the schema from this data: nothing more to hold it against
+        return DataFacts(columns, check_label(cfg, sources))
     rules = schema_rules(cfg.schema_path)
     for rule in rules:
         if rule.required and rule.name not in present:
@@ -70,4 +82,5 @@ def check_data(cfg: PipelineConfig) -> list[str]:
             )
     for source in sources:
         check_values(source, rules)
-    return columns
+    declared = next((rule.kind for rule in rules if rule.name == cfg.label.column), None)
+    return DataFacts(columns, check_label(cfg, sources, declared))

@@ -133,6 +133,6 @@ def _jsonable(value: Any) -> Any:
 def as_records(result: Predictions) -> list[dict[str, Any]]:
     """One object per input row: {"row": n, <output>: the row's value(s), ...}, as serving_default returns them."""
     return [
-        {"row": i + 1, **{name: _jsonable(values[i].tolist()) for name, values in result.outputs.items()}}
+        {"row": i + 1, **{name: _jsonable(np.asarray(values[i]).tolist()) for name, values in result.outputs.items()}}
         for i in range(result.rows)
     ]

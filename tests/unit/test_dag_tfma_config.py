@@ -46,7 +46,10 @@ def test_the_model_is_read_through_the_serving_contract():
     spec = eval_config(load_config("taxi")).model_specs[0]
     assert spec.signature_name == serving_contract.SERVING_SIGNATURE
     assert list(spec.preprocessing_function_names) == [serving_contract.TRANSFORM_SIGNATURE]
-    assert not spec.prediction_key  # a classifier's single output
+    # serving_default may return class names too: TFMA reads the probabilities only.
+    assert spec.prediction_key == serving_contract.PROBABILITIES
+    # Rows without a label weigh 0 in every metric.
+    assert spec.example_weight_key == "big_tipper__has_label_xf" and spec.label_key == "big_tipper_xf"
 
 
 def test_an_autoencoder_is_judged_on_its_reconstruction_error_alone():

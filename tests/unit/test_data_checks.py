@@ -49,7 +49,7 @@ def without(column: str) -> tuple[list[str], list[list[str]]]:
 
 
 def check(directory: Path) -> list[str]:
-    return D.check_data(load_config("taxi", {"data": str(directory)}))
+    return D.check_data(load_config("taxi", {"data": str(directory)})).columns
 
 
 def error(directory: Path) -> str:
@@ -65,7 +65,7 @@ def error(directory: Path) -> str:
 
 def test_the_shipped_taxi_csv_passes_in_well_under_a_second():
     started = time.perf_counter()
-    columns = D.check_data(load_config("taxi"))
+    columns = D.check_data(load_config("taxi")).columns
     seconds = time.perf_counter() - started
     assert columns == HEADER
     assert seconds < 1.0, f"pre-flight of 15k rows took {seconds:.2f} s"
@@ -87,7 +87,7 @@ def test_blank_lines_and_quoted_multiline_values_are_fine_and_rows_are_counted_a
 
 
 def test_built_in_data_sets_have_no_csv_to_check():
-    assert D.check_data(load_config("digits")) == []
+    assert D.check_data(load_config("digits")) == D.DataFacts([], None)
 
 
 # ------------------------------------------------------------------------------------------------ directory and files
@@ -211,7 +211,7 @@ def test_a_column_the_schema_allows_to_be_absent_may_be_missing(tmp_path):
     header, rows = without("pickup_census_tract")  # presence {} in the curated schema
     write_csv(tmp_path, header=header, rows=rows)
     cfg = load_config("taxi", {"data": str(tmp_path), "features.categorical": ["trip_start_hour"]})
-    assert D.check_data(cfg) == header
+    assert D.check_data(cfg).columns == header
 
 
 # ------------------------------------------------------------------------------------------------ values
@@ -261,7 +261,7 @@ def test_nan_is_fine_where_the_schema_does_not_forbid_it(tmp_path):
     (tmp_path / "schema.pbtxt").write_text(schema)
     write_csv(tmp_path / "data", rows=with_value(4, "fare", "nan"))
     cfg = load_config("taxi", {"data": str(tmp_path / "data"), "schema": str(tmp_path / "schema.pbtxt")})
-    assert D.check_data(cfg) == HEADER
+    assert D.check_data(cfg).columns == HEADER
 
 
 def test_big_inputs_are_checked_on_a_bounded_prefix(tmp_path, monkeypatch):
@@ -273,3 +273,30 @@ def test_big_inputs_are_checked_on_a_bounded_prefix(tmp_path, monkeypatch):
     assert error(tmp_path).startswith(f"{path}: row 9 (line 10), column 'fare'")
     # The prefix may cut the last row (here row 10) in two: that is not an error.
     assert check(write_csv(tmp_path / "cut", rows=with_value(10, "fare", "x")).parent) == HEADER
+
+
+# ------------------------------------------------------------------------------------------------ the label column
+
+
+def _label(directory: Path, column: str, task: str):
+    overrides = {"data": str(directory), "task": task, "label": {"column": column},
+                 "evaluation": {"thresholds": {}, "change_thresholds": {}}}
+    return load_config("taxi", overrides)
+
+
+def test_a_label_column_is_checked_after_the_schema_values_with_the_schema_type(tmp_path):
+    write_csv(tmp_path)
+    facts = D.check_data(_label(tmp_path, "tips", "regression"))
+    assert facts.columns == HEADER
+    tips = [row[col("tips")] for row in ROWS]
+    assert (facts.label.rows, facts.label.missing_rows, facts.label.notes) == (30, 0, [])
+    assert sum(facts.label.values.values()) == 30 and len(facts.label.values) == len({float(t) for t in tips})
+    path = write_csv(tmp_path, rows=with_value(12, "tips", "x"))
+    with pytest.raises(D.DataError) as caught:  # the schema's own, more precise, message comes first
+        D.check_data(_label(tmp_path, "tips", "regression"))
+    assert str(caught.value).startswith(f"{path}: row 12 (line 13), column 'tips': 'x' is not a number")
+    write_csv(tmp_path)
+    with pytest.raises(D.DataError, match="'company' as BYTES .text., but task: regression needs a number"):
+        D.check_data(_label(tmp_path, "company", "regression"))
+    with pytest.raises(D.DataError, match="label 'tips' is numeric with the values .* task: binary needs exactly"):
+        D.check_data(_label(tmp_path, "tips", "binary"))

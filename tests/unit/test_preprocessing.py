@@ -52,7 +52,7 @@ ROWS = [
 
 def test_zscore_mean_imputation_vocabulary_buckets_and_label(tmp_path):
     out = _analyze_and_transform(ROWS, _spec(), _config(), tmp_path)
-    assert set(out[0]) == {"price_xf", "rooms_xf", "city_xf", "lat_xf", "sold_xf"}
+    assert set(out[0]) == {"price_xf", "rooms_xf", "city_xf", "lat_xf", "sold_xf", "sold__has_label_xf"}
 
     # price: mean of present values (1, 3, 5) = 3 fills the gap; z-score over (1, 3, 3, 5).
     values = np.array([1.0, 3.0, 3.0, 5.0])
@@ -77,7 +77,7 @@ def test_zscore_mean_imputation_vocabulary_buckets_and_label(tmp_path):
 def test_excluded_and_label_columns_are_not_features(tmp_path):
     out = _analyze_and_transform(ROWS, _spec(), _config(exclude=["city"]), tmp_path)
     assert "city_xf" not in out[0] and "sold_xf" in out[0]
-    assert set(out[0]) == {"price_xf", "rooms_xf", "lat_xf", "sold_xf"}
+    assert set(out[0]) == {"price_xf", "rooms_xf", "lat_xf", "sold_xf", "sold__has_label_xf"}
 
 
 def test_taxi_label_function_inside_transform(tmp_path):
@@ -93,6 +93,7 @@ def test_taxi_label_function_inside_transform(tmp_path):
     }
     out = _analyze_and_transform(rows, spec, config, tmp_path)
     assert [int(r["big_tipper_xf"]) for r in out] == [1, 0, 0]
+    assert [float(r["big_tipper__has_label_xf"]) for r in out] == [1.0, 1.0, 1.0]  # a label.fn labels every row
     assert "fare_xf" in out[0] and "tips_xf" not in out[0]
 
 
@@ -104,6 +105,61 @@ def test_multiclass_string_label_gets_a_vocabulary(tmp_path):
     config = {"task": "multiclass", "label": {"key": "kind", "column": "kind"}, "features": {}}
     out = _analyze_and_transform(rows, spec, config, tmp_path)
     assert [int(r["kind_xf"]) for r in out] == [0, 1, 0]  # most frequent class first
+
+
+def _string_label(values, task="binary", positive=None, tmp_path=None):
+    import tensorflow as tf
+
+    spec = {"x": tf.io.FixedLenFeature([], tf.float32), "y": tf.io.VarLenFeature(tf.string)}
+    rows = [{"x": float(i), "y": [v.encode()] if v is not None else []} for i, v in enumerate(values)]
+    config = {"task": task, "label": {"key": "y", "column": "y", "positive": positive}, "features": {}}
+    out = _analyze_and_transform(rows, spec, config, tmp_path)
+    return [int(r["y_xf"]) for r in out], [float(r["y__has_label_xf"]) for r in out]
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["Yes", "no", "YES", "No"], [1, 0, 1, 0]),
+        (["TRUE", "false", " true ", "False"], [1, 0, 1, 0]),
+        (["y", "N", "Y", "n"], [1, 0, 1, 0]),
+        (["positive", "Negative", "POSITIVE", "negative"], [1, 0, 1, 0]),
+    ],
+)
+def test_binary_string_labels_in_known_spellings(values, expected, tmp_path):
+    labels, weights = _string_label(values, tmp_path=tmp_path)
+    assert labels == expected and weights == [1.0] * 4
+
+
+def test_binary_string_label_with_a_configured_positive_value_and_missing_labels(tmp_path):
+    labels, weights = _string_label(["good", "bad", None, "good", " "], positive="good", tmp_path=tmp_path)
+    assert labels[:2] == [1, 0] and labels[3] == 1
+    # No value, or only spaces: no label; the row weighs 0 in training and evaluation.
+    assert weights == [1.0, 1.0, 0.0, 1.0, 0.0]
+
+
+def test_binary_string_label_outside_the_known_pairs_weighs_zero(tmp_path):
+    # The pre-flight stops such data locally; in a cloud run, where it does not run, the row is left out.
+    _, weights = _string_label(["yes", "maybe", "no"], tmp_path=tmp_path)
+    assert weights == [1.0, 0.0, 1.0]
+
+
+def test_multiclass_missing_label_weighs_zero_and_is_no_class(tmp_path):
+    labels, weights = _string_label(["b", None, "a", "b", "c"], task="multiclass", tmp_path=tmp_path)
+    assert weights == [1.0, 0.0, 1.0, 1.0, 1.0]
+    assert labels[0] == labels[3] == 0  # the most frequent class; "" never became a class of its own
+    assert sorted({labels[2], labels[4]}) == [1, 2]
+
+
+def test_regression_label_weight(tmp_path):
+    import tensorflow as tf
+
+    spec = {"x": tf.io.FixedLenFeature([], tf.float32), "price": tf.io.VarLenFeature(tf.float32)}
+    rows = [{"x": 1.0, "price": [10.0]}, {"x": 2.0, "price": []}, {"x": 3.0, "price": [2.5]}]
+    config = {"task": "regression", "label": {"key": "price", "column": "price"}, "features": {}}
+    out = _analyze_and_transform(rows, spec, config, tmp_path)
+    assert [float(r["price__has_label_xf"]) for r in out] == [1.0, 0.0, 1.0]
+    assert [float(r["price_xf"]) for r in out] == [10.0, 0.0, 2.5]  # in the user's units (TFMA reads this one)
 
 
 def test_plan_rejects_unknown_columns():
