@@ -11,6 +11,8 @@ from trainer_module.models import RECONSTRUCTION_FAMILIES  # TF-free: the family
 
 # Metrics the Evaluator computes per task: TFMA metric name -> (TFMA/Keras class name, which direction is better).
 # Thresholds in a config may name only these; pipeline/dag/tfma_config.py builds the TFMA config from this table.
+# Classes not in TFMA or Keras, and the module that defines them:
+METRIC_MODULES = {"RSquared": "components.gated_evaluator.r_squared"}
 TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {
     "binary": {
         "auc": ("AUC", "higher"),
@@ -30,7 +32,7 @@ TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {
         "mean_squared_error": ("MeanSquaredError", "lower"),
         "mean_absolute_error": ("MeanAbsoluteError", "lower"),
         # 1 - MSE / the label's variance on the eval split: > 0 is better than predicting the mean.
-        "r_squared": ("R2Score", "higher"),
+        "r_squared": ("RSquared", "higher"),
         "example_count": ("ExampleCount", "higher"),
     },
     # Autoencoders: the serving signature's per-example reconstruction error is the "prediction".

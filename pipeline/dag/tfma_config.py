@@ -6,7 +6,7 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.config.evaluation import TASK_METRICS, metric_default_name
+from pipeline.config.evaluation import METRIC_MODULES, TASK_METRICS, metric_default_name
 from pipeline.config.schema import PipelineConfig
 from trainer_module import features as F
 from trainer_module.serving_contract import SERVING_SIGNATURE, TRANSFORM_SIGNATURE, output_key
@@ -49,7 +49,7 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
     and each configured slice, read through the model's serving and transform signatures."""
     metrics = []
     for name, (class_name, _) in TASK_METRICS[cfg.objective].items():
-        metric = tfma.MetricConfig(class_name=class_name)
+        metric = tfma.MetricConfig(class_name=class_name, module=METRIC_MODULES.get(class_name, ""))
         options = {"name": name} if name != metric_default_name(class_name) else {}
         if class_name == "AUC":
             options["num_thresholds"] = AUC_THRESHOLDS

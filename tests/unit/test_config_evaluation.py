@@ -9,14 +9,14 @@ def test_tfma_names_metric_classes_in_snake_case():
     assert metric_default_name("AUC") == "auc"
     assert metric_default_name("BinaryAccuracy") == "binary_accuracy"
     assert metric_default_name("SparseCategoricalAccuracy") == "sparse_categorical_accuracy"
-    # Every metric is either under TFMA's own name or renamed on purpose (the autoencoder's error, Keras' R2Score).
+    # Every metric is either under TFMA's own name or renamed on purpose (the autoencoder's error).
     renamed = {
         (objective, name)
         for objective, metrics in TASK_METRICS.items()
         for name, (class_name, _) in metrics.items()
         if name != metric_default_name(class_name)
     }
-    assert renamed == {("reconstruction", "mean_reconstruction_error"), ("regression", "r_squared")}
+    assert renamed == {("reconstruction", "mean_reconstruction_error")}
 
 
 def test_autoencoders_are_judged_on_reconstruction():

@@ -77,7 +77,7 @@ def _metric(class_name: str, lower=None, change=None, on_every_slice=False, slic
 
 
 def _evaluate(name: str, rows: list[dict], metrics: list, *, baseline: bool = False, slices: bool = True,
-              rubber_stamp: bool = False, label_key: str = "label") -> None:
+              label_key: str = "label") -> None:
     """One model-agnostic evaluation into HERE/name: the candidate's predictions (and the baseline's), as the
     Evaluator writes them: models `candidate`/`baseline` with a baseline, one unnamed model without."""
     out = HERE / name
@@ -93,16 +93,17 @@ def _evaluate(name: str, rows: list[dict], metrics: list, *, baseline: bool = Fa
         slicing_specs=[tfma.SlicingSpec()] + ([tfma.SlicingSpec(feature_keys=["hour"])] if slices else []),
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
     )
-    # As the Evaluator does (tfx/components/evaluator/executor.py): defaults for a run with or without a baseline,
-    # a first run rubber-stamped (its change thresholds dropped). TFMA would take "no model" for "no baseline".
-    full = config_util.update_eval_config_with_defaults(config, has_baseline=baseline, rubber_stamp=rubber_stamp)
+    # As the Evaluator does (tfx/components/evaluator/executor.py): the config's defaults for a run with or without
+    # a baseline, always "rubber stamping" (without a baseline its change thresholds are dropped); its models are
+    # never marked rubber-stamped, so TFMA's writer is not either. (TFMA would take "no model" for "no baseline".)
+    full = config_util.update_eval_config_with_defaults(config, has_baseline=baseline, rubber_stamp=True)
     model_eval_lib._update_eval_config_with_defaults = lambda *_: full
     locations = {spec.name: "<unknown>" for spec in full.model_specs}
     writers = [
         tfma.writers.EvalConfigWriter(str(out), eval_config=full, model_locations=locations),
         tfma.writers.MetricsPlotsAndValidationsWriter(
             output_paths={k: str(out / k) for k in ("metrics", "plots", "attributions", "validations")},
-            eval_config=full, rubber_stamp=rubber_stamp),
+            eval_config=full),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         data = _examples(rows, Path(tmp) / "examples.tfrecord")
@@ -119,33 +120,29 @@ def main() -> None:
     first = _binary_rows(0, 100, 29, 85)
     _evaluate("binary_first_run_blessed", first,
               [_metric("AUC", lower=0.5 + EPSILON, change=0.0), _metric("BinaryAccuracy", lower=0.71, change=0.0),
-               _metric("ExampleCount")], slices=False, rubber_stamp=True)
+               _metric("ExampleCount")], slices=False)
     # Hour 0 right on 90 of 100, hour 1 on 61 of 100: overall 0.755 passes >= 0.71, slice hour=1 does not.
     by_hour = _binary_rows(0, 100, 29, 90) + _binary_rows(1, 100, 29, 61)
     _evaluate("binary_value_failed_on_slice", by_hour,
               [_metric("AUC", lower=0.5 + EPSILON, on_every_slice=True),
-               _metric("BinaryAccuracy", lower=0.71, on_every_slice=True), _metric("ExampleCount")],
-              rubber_stamp=True)
+               _metric("BinaryAccuracy", lower=0.71, on_every_slice=True), _metric("ExampleCount")])
     # The candidate is right on 84 rows, the blessed baseline on 86: 0.02 worse, and "not worse" is the gate.
     regressed = _binary_rows(0, 100, 29, 84, baseline_correct=86)
     _evaluate("binary_change_failed", regressed,
-              [_metric("AUC", lower=0.5 + EPSILON), _metric("BinaryAccuracy", lower=0.71, change=0.0),
+              [_metric("AUC", lower=0.5 + EPSILON, change=0.0), _metric("BinaryAccuracy", lower=0.71, change=0.0),
                _metric("ExampleCount")], baseline=True, slices=False)
     # A gate on slice hour=7, which the eval split does not have: TFMA lists it in missing_slices.
     _evaluate("binary_missing_slice", by_hour,
               [_metric("BinaryAccuracy", lower=0.71, slice_spec=tfma.SlicingSpec(feature_values={"hour": "7"})),
                _metric("ExampleCount")])
-    # A baseline and no threshold at all: not a rubber stamp, so TFMA fails the validation (missing_thresholds).
-    _evaluate("binary_missing_thresholds", regressed, [_metric("BinaryAccuracy"), _metric("ExampleCount")],
-              baseline=True, slices=False)
-    # Three classes (0: 50 rows, 1: 30, 2: 20) and no threshold; the candidate is right on 80 of 100.
+    # Three classes (0: 50 rows, 1: 30, 2: 20) and no threshold (TFMA: missing_thresholds); right on 80 of 100.
     rows = []
     for i in range(100):
         label = 0 if i < 50 else 1 if i < 80 else 2
         guess = label if i % 5 else (label + 1) % 3
         rows.append({"label": label, "hour": 0, "prediction": [0.8 if c == guess else 0.1 for c in range(3)]})
     _evaluate("multiclass_no_thresholds", rows,
-              [_metric("SparseCategoricalAccuracy"), _metric("ExampleCount")], slices=False, rubber_stamp=True)
+              [_metric("SparseCategoricalAccuracy"), _metric("ExampleCount")], slices=False)
 
 
 if __name__ == "__main__":
