@@ -157,7 +157,7 @@ def test_local_executors():
         node_ids.ANOMALIES_GATE: "components.anomalies_gate.executor.Executor",
         node_ids.TRANSFORM: "tfx.components.transform.executor.Executor",
         node_ids.TRAINER: TAGGED,  # records the model family the baseline resolver filters on
-        node_ids.EVALUATOR: "tfx.components.evaluator.executor.Executor",
+        node_ids.EVALUATOR: "components.gated_evaluator.executor.Executor",  # adds the default gates
         node_ids.PUSHER: "components.atomic_pusher.executor.Executor",
     }  # resolvers run inside the orchestrator: no executor
 
@@ -183,7 +183,8 @@ def test_without_a_curated_schema_schema_gen_infers_one():
     dag = local(load_config("taxi", {"schema": None}))
     assert node_ids.IMPORT_SCHEMA_GEN not in dag.ids
     assert dag.nodes[node_ids.SCHEMA_GEN].consumes == {"statistics": "StatisticsGen.statistics"}
-    assert dag.nodes[node_ids.SCHEMA_GEN].parameters["infer_feature_shape"] == 1
+    # No fixed shapes: every column is optional at serving time and gets Transform's imputation when missing.
+    assert dag.nodes[node_ids.SCHEMA_GEN].parameters["infer_feature_shape"] == 0
     assert dag.nodes[node_ids.TRAINER].consumes["schema"] == "SchemaGen.schema"
 
 
