@@ -143,3 +143,30 @@ def test_bad_inputs_exit_2_with_one_clear_line(pushed, rows_csv, tmp_path):
 
     nothing = _one_line_error(support.cli(["predict", "--model", "latest", "--home", tmp_path, "--input", rows_csv]))
     assert "no pushed model yet" in nothing
+
+
+def test_every_feature_may_be_missing_at_serving_time(pushed, rows, taxi_sample, tmp_path):
+    """Transform imputes every feature it reads, so a request without any one of them is served: serving_default
+    on a tf.Example without the feature, and `tfx-e2e predict` on a CSV row with that cell empty."""
+    from components.atomic_pusher.signature import serving_input_features
+
+    home, first, _ = pushed
+    features = sorted(serving_input_features(str(first)))
+    assert len(features) >= 10, features  # the taxi model reads every non-excluded column
+    examples = [support.serialized_examples(rows[:1], TAXI_SCHEMA, drop=[name])[0] for name in features]
+    probabilities = _serve(first, examples)["probabilities"]
+    assert probabilities.shape[0] == len(features) and np.isfinite(probabilities).all()
+
+    path = tmp_path / "one_missing_each.csv"
+    with (taxi_sample / "data.csv").open(newline="") as f:
+        header = next(csv.reader(f))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        for name in features:
+            writer.writerow({**rows[0], name: ""})
+    result = support.cli(["predict", "--model", str(first), "--input", path, "--json"])
+    assert result.code == 0, result.stdout + result.stderr
+    served = json.loads(result.stdout)
+    assert len(served) == len(features)
+    assert all(np.isfinite(r["probabilities"]).all() for r in served)

@@ -27,14 +27,17 @@ task: {task}
 label: {{column: {label}}}
 """
 
-# Bounds on held-out rows. scikit-learn's HistGradientBoosting on the same train → holdout split (seed 0, measured
-# with corpus.hgb_baseline): churn AUC 0.771 / accuracy 0.713 (majority rate 0.625), leads AUC 0.804 / accuracy
-# 0.734 (majority 0.596), flowers accuracy 0.938 (majority share 0.455), houses R² 0.719. The bounds sit well below
-# those (a default DNN need not match boosted trees) and well above what a model that ignores its inputs scores
-# (AUC 0.5, the majority rate, R² 0).
-MIN_AUC = {"churn": 0.70, "leads": 0.70}
-MIN_MULTICLASS_ACCURACY = 0.80
-MIN_R2 = 0.50
+# Bounds on held-out rows, measured on seed 0 (the pipeline's defaults, then scikit-learn's HistGradientBoosting on
+# the same train → holdout split, corpus.hgb_baseline):
+#   churn    AUC 0.809 (HGB 0.771), accuracy 0.747 (HGB 0.713; majority rate 0.625)
+#   leads    AUC 0.824 (HGB 0.804), accuracy 0.774 (HGB 0.734; majority rate 0.596)
+#   flowers  accuracy 0.933 (HGB 0.938; majority share 0.455)
+#   houses   R² 0.729 (HGB 0.719)
+# The bounds leave ~0.09 AUC / accuracy and ~0.18 R² of margin for run-to-run and machine-to-machine variation, and
+# stay far above what a model that ignores its inputs scores (AUC 0.5, the majority rate, R² 0).
+MIN_AUC = {"churn": 0.72, "leads": 0.73}
+MIN_MULTICLASS_ACCURACY = 0.85
+MIN_R2 = 0.55
 
 
 @dataclass
@@ -213,6 +216,49 @@ def test_multiclass_string_label_scores_and_names_its_classes(flowers):
           f"majority share {share:.4f})")
     assert accuracy > share
     assert accuracy > MIN_MULTICLASS_ACCURACY
+
+
+def test_every_feature_of_the_multiclass_model_may_be_missing(flowers, tmp_path):
+    """For each column the model reads, a row with that cell empty (CSV) and a tf.Example without the feature
+    (serving_default called directly) are served with finite probabilities."""
+    import tensorflow as tf
+
+    from components.atomic_pusher.signature import serving_input_features
+    from pipeline.predict.examples import to_example
+    from pipeline.predict.rows import Row
+
+    trained = _pushed(flowers)
+    model_dir = trained.versions[0]
+    features = serving_input_features(str(model_dir))
+    header, rows = corpus.read_table(trained.dataset.holdout_csv)
+    complete = next(r for r in rows if all(r[header.index(n)] for n in features))
+    gaps = []
+    for name in sorted(features):
+        row = list(complete)
+        row[header.index(name)] = ""
+        gaps.append(row)
+    path = support.write_csv(tmp_path, header, gaps, name="one_gap_each.csv")
+    served = _records(trained, path)
+    assert len(served) == len(features) >= 4
+    assert all(np.isfinite(r[PROBABILITIES]).all() and abs(sum(r[PROBABILITIES]) - 1) < 1e-4 for r in served)
+
+    examples = [to_example(Row(i, f"row {i}", {k: v for k, v in zip(header, complete) if k != name}), features, path)
+                for i, name in enumerate(sorted(features), start=1)]
+    signature = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+    probabilities = signature(examples=tf.constant(examples))[PROBABILITIES].numpy()
+    assert probabilities.shape == (len(features), len(flowers.dataset.classes))
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities, [r[PROBABILITIES] for r in served], rtol=1e-5, atol=1e-6)
+
+
+def test_default_gates_blessed_the_model_and_say_so(churn, houses):
+    """No thresholds in the config: the default gates, recorded on the evaluation and explained by `blessing`."""
+    for trained, metric in ((churn, "binary_accuracy"), (houses, "r_squared")):
+        _pushed(trained)
+        result = support.cli(["blessing", "--home", trained.home])
+        assert result.code == 0, result.stdout + result.stderr
+        assert metric in result.stdout and "default" in result.stdout, result.stdout
+        assert "see its evaluation artifact" not in result.stdout
 
 
 def test_multiclass_predict_prints_class_names(flowers, tmp_path):
