@@ -120,4 +120,4 @@ def blessing(args: argparse.Namespace, store: Any, out: TextIO) -> None:
     else:
         run_id = resolve_run(store, args.target)
         pipeline = pipeline_of(store, run_id)
-    view.blessing(blessing_report(store, pipeline, run_id), args.json, out)
+    view.blessing(blessing_report(store, pipeline, run_id, checks.home(args.home).logs), args.json, out)

@@ -35,6 +35,7 @@ class LabelSpec:
     fn: Optional[str] = None
     inputs: tuple[str, ...] = ()
     positive: Optional[str] = None  # binary string labels: the positive value (else trainer_module.label_values)
+    counts: bool = True  # classification: Transform writes the train split's class counts (LABEL_COUNTS)
 
     @property
     def transformed_key(self) -> str:
@@ -87,6 +88,9 @@ def transform_config(cfg: Any) -> dict[str, Any]:
             "fn": cfg.label.fn,
             "inputs": list(cfg.label.inputs),
             "positive": cfg.label.positive,
+            # Class counts of the train split, for the default gates' naive model: only when they are in force
+            # (a vocabulary analyzer costs Transform seconds on the taxi data).
+            "counts": cfg.task in ("binary", "multiclass") and not cfg.gates.thresholds,
         },
         "features": {
             "include": list(cfg.features.include) if cfg.features.include is not None else None,
@@ -124,6 +128,7 @@ def label_spec(custom_config: Mapping[str, Any]) -> LabelSpec:
         fn=label.get("fn"),
         inputs=tuple(label.get("inputs") or ()),
         positive=label.get("positive"),
+        counts=bool(label.get("counts", True)),
     )
 
 

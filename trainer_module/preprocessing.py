@@ -172,7 +172,7 @@ def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> dict[str, 
         tft.schema_inference.set_tensor_schema_override(
             target, tf.constant(0, tf.int64), tft.max(tf.boolean_mask(target, has_label))
         )
-    if label.task != "regression":
+    if label.task != "regression" and label.counts:
         tft.vocabulary(
             tf.strings.as_string(tf.boolean_mask(target, has_label)),
             vocab_filename=F.LABEL_COUNTS,

@@ -166,7 +166,8 @@ def study_label(fn_args: FnArgs, tf_transform_output: Any, custom: Mapping[str, 
     raw_spec = tf_transform_output.raw_feature_spec()
     named = bool(label.column and raw_spec[label.column].dtype == tf.string)
     names = label_stats.class_names(tf_transform_output, label, spec.num_classes, named)
-    naive = label_stats.naive_classifier(label_stats.class_counts(tf_transform_output), names)
+    # Without counts (the config sets its own value gates), the naive model is not needed.
+    naive = label_stats.naive_classifier(label_stats.class_counts(tf_transform_output), names) if label.counts else None
     return Label(label, names, named, naive, None)
 
 

@@ -101,10 +101,22 @@ def compare(result: Any, as_json: bool, out: TextIO) -> None:
 
 
 def blessing(report: Any, as_json: bool, out: TextIO) -> None:
+    """The gates table (a default gate's bound marked `(default)`), the verdict, then in words every failed check
+    and one passed check per gate (the table has the others), and the notes."""
     if as_json:
         return print_json(report, out)
-    print(f"run {report.run_id}  model #{report.model_id}", file=out)
-    print_table([[c.metric, c.slice, c.bound, num(c.value), num(c.baseline), num(c.change),
-                  "pass" if c.passed else "FAIL"] for c in report.checks],
-                ["METRIC", "SLICE", "THRESHOLD", "VALUE", "BASELINE", "CHANGE", "RESULT"], out)
+    model = f"model #{report.model_id}" if report.model_id is not None else "no model"
+    baseline = f"  baseline model #{report.baseline_model_id}" if report.baseline_model_id is not None else ""
+    print(f"run {report.run_id}  {model}{baseline}", file=out)
+    if report.checks:
+        print_table([[c.metric, c.slice, c.bound + (" (default)" if c.source == "default" else ""), num(c.value),
+                      num(c.baseline), num(c.change), "pass" if c.passed else "FAIL"] for c in report.checks],
+                    ["METRIC", "SLICE", "THRESHOLD", "VALUE", "BASELINE", "CHANGE", "RESULT"], out)
     print(report.verdict, file=out)
+    described = set()
+    for c in report.checks:
+        if c.words and (not c.passed or (c.metric, c.kind) not in described):
+            described.add((c.metric, c.kind))
+            print(f"  {'pass' if c.passed else 'FAIL'}  {c.words}", file=out)
+    for note in report.notes:
+        print(f"  {note}", file=out)

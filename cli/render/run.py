@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
+from pipeline.metadata.gates import bound_text
+
 
 class Progress:
     """One line per component as it starts and as it finishes: name, state (ran | cached | failed), seconds."""
@@ -21,13 +23,46 @@ class Progress:
 
 
 def _fmt(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.4f}"
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.6g}"  # a price's MSE would not fit
+
+
+def label_line(label: dict, train_rows: Optional[int]) -> Optional[str]:
+    """The label as the Trainer saw it: the positive class, the classes, or a regression target's scaling."""
+    key = label.get("key")
+    naive = label.get("naive_model") or {}
+    counts = naive.get("class_counts") or {}
+    shown = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    unlabelled = ""
+    if train_rows and naive.get("rows") and train_rows > naive["rows"]:
+        unlabelled = f"; {train_rows - naive['rows']:,} train rows without a label left out"
+    if label.get("task") == "binary" and label.get("positive") not in (None, "1"):
+        classes = label.get("classes") or []
+        return (f"{key}: positive {label['positive']!r}, negative {classes[0]!r}"
+                + (f" (train split: {shown}{unlabelled})" if shown else ""))
+    if label.get("task") == "multiclass":
+        classes = label.get("classes") or []
+        return f"{key}: {len(classes)} classes" + (f" (train split: {shown}{unlabelled})" if shown else "")
+    scaling = label.get("target_scaling")
+    if scaling:
+        return f"{key}: {scaling.get('why')}{unlabelled}"
+    return None
 
 
 def _bounds(metric: Any) -> str:
-    parts = (f">= {metric.lower:g}" if metric.lower is not None else "",
-             f"<= {metric.upper:g}" if metric.upper is not None else "")
-    return " ".join(p for p in parts if p)
+    return bound_text(metric.lower, metric.upper, sep=" ")
+
+
+def _gates(metric: Any) -> str:
+    """A metric's gates: its bounds and its change gate, each marked `(default)` when it is not the config's."""
+    parts = []
+    if _bounds(metric):
+        parts.append(_bounds(metric) + (" (default)" if metric.default else ""))
+    if metric.change is not None:
+        change = "not worse" if abs(metric.change) < 1e-9 else f"change >= {metric.change:g}"
+        parts.append(change + (" (default)" if metric.change_default else ""))
+    return ", ".join(parts) or "-"
 
 
 def print_summary(result: Any, summary: Any, out: TextIO) -> None:
@@ -44,12 +79,16 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
                 print(f"  {a.split:<6} {a.feature:<28} {a.kind}: {a.description}", file=out)
         else:
             print("anomalies    none", file=out)
+    line = label_line(summary.label, summary.rows.get("train")) if summary.label else None
+    if line:
+        print(f"label        {line}", file=out)
     if summary.metrics:
         print("metrics      (eval split, overall slice)", file=out)
-        print(f"  {'metric':<28} {'value':>8}  {'threshold':<18} {'baseline':>8}  check", file=out)
+        width = max(18, *(len(_gates(m)) for m in summary.metrics))
+        print(f"  {'metric':<28} {'value':>10}  {'threshold':<{width}} {'baseline':>10}  check", file=out)
         for m in summary.metrics:
             check = {True: "pass", False: "FAIL", None: ""}[m.passed]
-            print(f"  {m.name:<28} {m.value:>8.4f}  {_bounds(m) or '-':<18} {_fmt(m.baseline):>8}  {check}", file=out)
+            print(f"  {m.name:<28} {_fmt(m.value):>10}  {_gates(m):<{width}} {_fmt(m.baseline):>10}  {check}", file=out)
         if not summary.has_baseline:
             print("  (no blessed baseline yet: change thresholds were not applied)", file=out)
     if summary.blessed is not None:

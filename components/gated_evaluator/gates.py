@@ -15,6 +15,7 @@ run summary read.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Optional
@@ -57,6 +58,11 @@ def metric_name(class_name: str, config_json: str = "") -> str:
     return "auc" if class_name == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
+def _round_up(rate: float) -> float:
+    """The rate rounded up to 6 decimals: a bound that prints as it is (and is never below the rate)."""
+    return math.ceil(rate * 1e6 - 1e-6) / 1e6
+
+
 def _pct(rate: float) -> str:
     return f"{100 * rate:.1f}%"
 
@@ -69,6 +75,8 @@ def default_value_gates(naive: Mapping[str, Any]) -> list[Gate]:
                      why="R² 0 is what predicting the eval split's mean label scores (MSE = the label's variance)")]
     if task not in ("binary", "multiclass"):
         return []
+    if not naive.get("rows"):
+        return []  # no class counts: the Trainer was told the config sets its own value gates
     rate = float(naive.get("majority_rate") or 0.0)
     majority = naive.get("majority_class")
     rows = int(naive.get("rows") or 0)
@@ -76,10 +84,10 @@ def default_value_gates(naive: Mapping[str, Any]) -> list[Gate]:
     if task == "binary":
         return [
             Gate("auc", "value", "default", lower=0.5 + STRICT, why="a model that ranks rows at random has AUC 0.5"),
-            Gate("binary_accuracy", "value", "default", lower=rate,
+            Gate("binary_accuracy", "value", "default", lower=_round_up(rate),
                  why=f"{share}: always predicting it scores that accuracy"),
         ]
-    return [Gate("sparse_categorical_accuracy", "value", "default", lower=rate + STRICT,
+    return [Gate("sparse_categorical_accuracy", "value", "default", lower=_round_up(rate) + STRICT,
                  why=f"{share}: always predicting it scores that accuracy")]
 
 

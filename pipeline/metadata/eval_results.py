@@ -1,17 +1,22 @@
-"""Reading an Evaluator's outputs: metrics per slice (candidate and baseline), thresholds, and the verdict."""
+"""Reading an Evaluator's outputs: metrics per slice (candidate and baseline), thresholds, each gate's check and
+the verdict (`tfx-e2e blessing`; the sentences are blessing_words'), and why a run that has no evaluation has none."""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import ml_metadata as mlmd
 
-from pipeline.config.evaluation import metric_default_name
+from pipeline.config.evaluation import TASK_METRICS, metric_default_name
 from pipeline.dag import node_ids
+from pipeline.metadata import blessing_words as W
+from pipeline.metadata import run_failure
 from pipeline.metadata import runs as R
+from pipeline.metadata.gates import CONFIG, Gate, bound_text, change_text, find, read_gates
 from pipeline.metadata.store import MetadataError
 
 OVERALL = "overall"
@@ -46,12 +51,22 @@ def load_metrics(evaluation_uri: str) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def failed_checks(evaluation_uri: str) -> set[tuple[str, str, str]]:
-    """(metric, slice, kind) of every threshold the Evaluator's validation failed; kind is `value` or `change`."""
+def load_validation(evaluation_uri: str):
+    """TFMA's ValidationResult (an empty one when the evaluation has no validations file)."""
+    import tensorflow as tf
     import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.proto import validation_result_pb2
 
+    if not tf.io.gfile.glob(os.path.join(evaluation_uri, "validations*")):
+        return validation_result_pb2.ValidationResult()
+    return tfma.load_validation_result(evaluation_uri)
+
+
+def failed_checks(evaluation_uri: str, validation=None) -> set[tuple[str, str, str]]:
+    """(metric, slice, kind) of every threshold the Evaluator's validation failed; kind is `value` or `change`."""
     failed = set()
-    for per_slice in tfma.load_validation_result(evaluation_uri).metric_validations_per_slice:
+    validation = validation if validation is not None else load_validation(evaluation_uri)
+    for per_slice in validation.metric_validations_per_slice:
         for failure in per_slice.failures:
             kind = "change" if failure.metric_threshold.HasField("change_threshold") else "value"
             failed.add((failure.metric_key.name, slice_name(per_slice.slice_key), kind))
@@ -59,12 +74,19 @@ def failed_checks(evaluation_uri: str) -> set[tuple[str, str, str]]:
 
 
 def load_eval_config(evaluation_uri: str):
+    """The EvalConfig TFMA used (its defaults applied: without a baseline, no change thresholds)."""
+    with open(os.path.join(evaluation_uri, "eval_config.json")) as f:
+        raw = json.load(f)
+    return parse_eval_config(raw.get("evalConfig", raw))
+
+
+def parse_eval_config(raw):
+    """An EvalConfig from its JSON (a dict, or a string as the Evaluator's `eval_config` exec property)."""
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
 
-    with open(os.path.join(evaluation_uri, "eval_config.json")) as f:
-        raw = json.load(f)
-    return json_format.ParseDict(raw.get("evalConfig", raw), tfma.EvalConfig(), ignore_unknown_fields=True)
+    raw = json.loads(raw) if isinstance(raw, str) else raw
+    return json_format.ParseDict(raw, tfma.EvalConfig(), ignore_unknown_fields=True)
 
 
 @dataclass(frozen=True)
@@ -72,11 +94,18 @@ class ThresholdCheck:
     metric: str
     slice: str
     kind: str  # value | change
-    bound: str  # e.g. ">= 0.9", "<= 0.6", "change >= -0.005"
+    bound: str  # e.g. ">= 0.9", "<= 0.6", "not worse than the baseline"
     value: Optional[float]
     baseline: Optional[float]
     change: Optional[float]
     passed: bool
+    source: str = CONFIG  # default | config (pipeline/metadata/gates.py)
+    why: str = ""  # why a default gate is what it is
+    words: str = ""  # the check in one sentence
+
+
+# How an evaluation ended (BlessingReport.outcome).
+BLESSED, NOT_BLESSED, NOT_VALIDATED, NOT_EVALUATED = "blessed", "not_blessed", "not_validated", "not_evaluated"
 
 
 @dataclass(frozen=True)
@@ -87,6 +116,9 @@ class BlessingReport:
     has_baseline: bool
     checks: list[ThresholdCheck]
     verdict: str
+    outcome: str = ""  # blessed | not_blessed (a gate or the validation failed) | not_validated | not_evaluated
+    baseline_model_id: Optional[int] = None
+    notes: list[str] = field(default_factory=list)  # sentences beyond the checks' (skipped gates, ...)
 
 
 def _metric_name(config) -> str:
@@ -98,77 +130,154 @@ def _metric_name(config) -> str:
     return metric_default_name(config.class_name)
 
 
-def _thresholds(eval_config) -> list[tuple[str, str, object]]:
-    """(metric, slice, MetricThreshold) for every threshold in the config."""
+def _thresholds(eval_config) -> list[tuple[str, object, object]]:
+    """(metric, SlicingSpec, MetricThreshold) for every threshold in the config; a threshold set on the metric
+    itself applies to each of the config's slicing specs."""
+    from tensorflow_model_analysis.proto import config_pb2
+
     out = []
     for spec in eval_config.metrics_specs:
         for config in spec.metrics:
             name = _metric_name(config)
             if config.HasField("threshold"):
-                for s in eval_config.slicing_specs or [None]:
-                    out.append((name, slice_spec_name(s) if s is not None else OVERALL, config.threshold))
+                for s in eval_config.slicing_specs or [config_pb2.SlicingSpec()]:
+                    out.append((name, s, config.threshold))
             for per_slice in config.per_slice_thresholds:
                 for s in per_slice.slicing_specs:
-                    out.append((name, slice_spec_name(s), per_slice.threshold))
+                    out.append((name, s, per_slice.threshold))
     return out
 
 
-def _fmt_bound(threshold, kind: str) -> str:
-    if kind == "value":
-        v = threshold.value_threshold
-        parts = []
-        if v.HasField("lower_bound"):
-            parts.append(f">= {v.lower_bound.value:g}")
-        if v.HasField("upper_bound"):
-            parts.append(f"<= {v.upper_bound.value:g}")
-        return " and ".join(parts)
+def objective_of_config(eval_config) -> Optional[str]:
+    """The TASK_METRICS objective whose metrics the config computes (None when none matches)."""
+    names = {_metric_name(c) for spec in eval_config.metrics_specs for c in spec.metrics} - {"example_count"}
+    return next((o for o, metrics in TASK_METRICS.items() if names and names <= set(metrics)), None)
+
+
+def _applies(spec, slc: str) -> bool:
+    """Whether TFMA's slicing spec selects the slice named `slc` (`overall`, `hour=7`, `a=1, b=x`)."""
+    parts = [part.split("=", 1) for part in slc.split(", ")] if slc != OVERALL else []
+    if any(len(p) != 2 for p in parts):
+        return False
+    columns = dict(parts)
+    if set(columns) != set(spec.feature_keys) | set(spec.feature_values):
+        return False
+    return all(columns[k] == v for k, v in spec.feature_values.items())
+
+
+def _fmt_bound(threshold) -> str:
+    v = threshold.value_threshold
+    return bound_text(v.lower_bound.value if v.HasField("lower_bound") else None,
+                      v.upper_bound.value if v.HasField("upper_bound") else None)
+
+
+def _allowed(threshold) -> tuple[bool, float]:
+    """(higher is better, the allowed change in the better direction) of a TFMA change threshold."""
     c = threshold.change_threshold
-    op = ">" if c.direction == 2 else "<"  # HIGHER_IS_BETTER = 2
-    return f"change {op} {c.absolute.value:+.4g} vs baseline"
+    higher = c.direction == 2  # MetricDirection.HIGHER_IS_BETTER
+    return higher, c.absolute.value if higher else -c.absolute.value
 
 
-def _verdict(blessed: bool, has_baseline: bool, checks: list[ThresholdCheck]) -> str:
-    failures = [c for c in checks if not c.passed]
-    if blessed:
-        return f"blessed: all {len(checks)} threshold checks pass" + ("" if has_baseline else " (no baseline yet)")
-    if not failures:
-        return "not blessed: the Evaluator's validation failed (see its evaluation artifact)"
-    f = failures[0]
-    what = (f"{f.metric} {f.value:.4g} fails {f.bound}" if f.kind == "value" else
-            f"{f.metric} changed {f.change:+.4g} vs baseline {f.baseline:.4g}, needs {f.bound}")
-    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    return f"not blessed: {what} on slice {f.slice}{more}"
+def _checks(eval_config, metrics, failed, has_baseline: bool, gates: Optional[list[Gate]],
+            baseline_id: Optional[int]) -> list[ThresholdCheck]:
+    """One check per threshold and slice it applies to (a slice the eval split lacks: one unchecked check)."""
+    candidate, base = metrics["candidate"], metrics["baseline"]
+    slices = sorted(candidate, key=lambda n: (n != OVERALL, n))
+    checks, seen = [], set()
+    for metric, spec, threshold in _thresholds(eval_config):
+        matching = [s for s in slices if _applies(spec, s)]
+        for kind in ("value", "change"):
+            if not threshold.HasField(f"{kind}_threshold") or (kind == "change" and not has_baseline):
+                continue  # TFX applies change thresholds only when a baseline exists
+            gate = find(gates, metric, kind) if gates else None
+            source, why = (gate.source, gate.why) if gate else (CONFIG, "")
+            for slc in matching or [slice_spec_name(spec)]:
+                if (metric, slc, kind) in seen:
+                    continue
+                seen.add((metric, slc, kind))
+                value, b = candidate.get(slc, {}).get(metric), base.get(slc, {}).get(metric)
+                passed = bool(matching) and (metric, slc, kind) not in failed
+                if kind == "value":
+                    bound = _fmt_bound(threshold)
+                    words = W.value_words(metric, slc, value, bound, passed, missing_slice=not matching)
+                else:
+                    higher, allowed = _allowed(threshold)
+                    bound = change_text(allowed)
+                    words = W.change_words(metric, slc, value, b, baseline_id, higher, allowed)
+                checks.append(ThresholdCheck(
+                    metric=metric, slice=slc, kind=kind, bound=bound, value=value, baseline=b,
+                    change=None if value is None or b is None else value - b, passed=passed, source=source,
+                    why=why, words=words + W.source_note(source, why)))
+    return checks
 
 
-def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str) -> BlessingReport:
+def _skipped_change_gates(gates: Optional[list[Gate]], evaluator: R.NodeExecution) -> list[Gate]:
+    """The change gates in force for a run without a baseline (TFX skips them): from the recorded gates, else from
+    the Evaluator's own eval_config (an exec property; TFMA's eval_config.json has them removed)."""
+    if gates is not None:
+        return [g for g in gates if g.kind == "change"]
+    raw = evaluator.properties.get("eval_config")
+    try:
+        config = parse_eval_config(raw) if raw else None
+    except ValueError:
+        config = None
+    skipped: dict[str, Gate] = {}
+    for metric, _, threshold in _thresholds(config) if config is not None else []:
+        if threshold.HasField("change_threshold") and metric not in skipped:
+            skipped[metric] = Gate(metric, "change", change=_allowed(threshold)[1])
+    return list(skipped.values())
+
+
+def _first_id(artifacts: dict, key: str) -> Optional[int]:
+    found = artifacts.get(key) or []
+    return found[0].id if found else None
+
+
+def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str,
+                    logs_dir: Optional[Path] = None) -> BlessingReport:
+    """Why run_id's model was (not) blessed. `logs_dir`: where `tfx-e2e run` keeps its logs (<home>/logs), read
+    for the error of a failed node when ML Metadata records none."""
     executions = R.node_executions(store, pipeline, run_id)
+    if not executions:
+        raise MetadataError(f"run {run_id} recorded no execution of pipeline {pipeline}.")
     evaluator = executions.get(node_ids.EVALUATOR)
     if evaluator is None or not evaluator.outputs.get("evaluation"):
-        raise MetadataError(f"run {run_id} has no evaluation (its Evaluator did not run or failed).")
-    uri = evaluator.outputs["evaluation"][0].uri
-    blessing = evaluator.outputs["blessing"][0]
-    model = (evaluator.inputs.get("model") or [None])[0]
-    metrics = load_metrics(uri)
-    eval_config = load_eval_config(uri)
-    failed = failed_checks(uri)
+        trainer = executions.get(node_ids.TRAINER)
+        verdict = run_failure.not_evaluated(store, run_id, executions, logs_dir)
+        return BlessingReport(run_id, _first_id(trainer.outputs, "model") if trainer else None, False, False, [],
+                              verdict, outcome=NOT_EVALUATED)
+    evaluation = evaluator.outputs["evaluation"][0]
+    uri = evaluation.uri
+    blessing = (evaluator.outputs.get("blessing") or [None])[0]
+    model_id, baseline_id = _first_id(evaluator.inputs, "model"), _first_id(evaluator.inputs, "baseline_model")
+    metrics, eval_config, validation = load_metrics(uri), load_eval_config(uri), load_validation(uri)
     has_baseline = bool(metrics["baseline"])
-    checks = []
-    for metric, slc, threshold in _thresholds(eval_config):
-        value = metrics["candidate"].get(slc, {}).get(metric)
-        base = metrics["baseline"].get(slc, {}).get(metric)
-        for kind in ("value", "change"):
-            if not threshold.HasField(f"{kind}_threshold"):
-                continue
-            if kind == "change" and not has_baseline:
-                continue  # TFX applies change thresholds only when a baseline exists
-            checks.append(ThresholdCheck(
-                metric=metric, slice=slc, kind=kind, bound=_fmt_bound(threshold, kind), value=value, baseline=base,
-                change=None if value is None or base is None else value - base,
-                passed=(metric, slc, kind) not in failed,
-            ))
-    blessed = bool(blessing.properties.get("blessed"))
-    verdict = _verdict(blessed, has_baseline, checks)
-    return BlessingReport(run_id, model.id if model else None, blessed, has_baseline, checks, verdict)
+    gates = read_gates(evaluation.properties)
+    checks = _checks(eval_config, metrics, failed_checks(uri, validation), has_baseline, gates, baseline_id)
+    skipped = [] if has_baseline else _skipped_change_gates(gates, evaluator)
+    objective = objective_of_config(eval_config)
+    candidate = metrics["candidate"].get(OVERALL, {})
+    blessed = blessing.properties.get("blessed") if blessing else None
+    notes = []
+    if blessed is None:  # TFX validates only when a threshold applies, else it writes no `blessed`
+        outcome, verdict = NOT_VALIDATED, W.not_validated(objective, skipped, candidate)
+    elif blessed:
+        outcome, verdict = BLESSED, W.blessed(len(checks), skipped)
+    else:
+        outcome = NOT_BLESSED
+        failures = [c.words for c in checks if not c.passed]
+        if failures:
+            verdict = W.failed(failures)
+        elif validation.validation_ok:
+            verdict = W.blessed_without_pass()
+        else:
+            verdict = W.validation_failed(
+                validation.missing_thresholds, [slice_spec_name(s) for s in validation.missing_slices],
+                [(slice_spec_name(d.slicing_spec), d.num_matching_slices)
+                 for d in validation.validation_details.slicing_details], objective, candidate)
+        notes = [W.skipped_note(skipped)] if skipped else []
+    return BlessingReport(run_id, model_id, bool(blessed), has_baseline, checks, verdict, outcome=outcome,
+                          baseline_model_id=baseline_id, notes=notes)
 
 
 def run_of_model(store: mlmd.MetadataStore, model_id: int) -> tuple[str, str]:

@@ -1,4 +1,6 @@
-"""Why a node of a run failed: the error ML Metadata records for its execution, else the one in the run's log.
+"""Why a run has no evaluation: its Evaluator failed, a node before it stopped the run (the AnomaliesGate: with
+ExampleValidator's findings), or it has not finished; a failed node's error is the one ML Metadata records for its
+execution, else the one in the run's log.
 
 TFX records an error message on a failed execution (custom property `__execution_result__`) only when the executor
 returns one (a container's entrypoint does); an in-process executor that raises, as every component of a local
@@ -14,6 +16,8 @@ from typing import Iterator, Optional
 
 import ml_metadata as mlmd
 
+from pipeline.dag import node_ids
+from pipeline.metadata import blessing_words as W
 from pipeline.metadata.runs import NodeExecution
 
 EXECUTION_RESULT = "__execution_result__"  # tfx.orchestration.portable.mlmd.execution_lib._EXECUTION_RESULT
@@ -83,3 +87,37 @@ def _exception_line(lines: Iterator[str]) -> str:
         elif in_traceback and line.strip() and not line[0].isspace():
             return line.strip()
     return ""
+
+
+def not_evaluated(store: mlmd.MetadataStore, run_id: str, executions: dict[str, NodeExecution],
+                  logs_dir: Optional[Path]) -> str:
+    """The verdict for a run without an evaluation, in words: which node stopped it, and why."""
+    evaluator = executions.get(node_ids.EVALUATOR)
+    if evaluator is not None and evaluator.state in ("failed", "canceled"):
+        stop: Optional[NodeExecution] = evaluator
+    else:
+        stop = stopping_node(executions)
+    if stop is None:
+        return W.still_running(run_id, evaluator.state if evaluator else None)
+    findings = _anomalies(executions) if stop.node_id == node_ids.ANOMALIES_GATE else []
+    if findings:
+        return W.anomalies_stop(findings)
+    error = node_error(store, stop, run_id, logs_dir)
+    return W.node_failed(stop.node_id, stop.state, error.message, error.source, str(logs_dir) if logs_dir else None,
+                         run_id)
+
+
+def _anomalies(executions: dict[str, NodeExecution]) -> list:
+    """ExampleValidator's findings in this run ([] when they cannot be read)."""
+    from google.protobuf.message import DecodeError
+
+    from components.anomalies_gate.schema_diff import read_findings, split_dirs
+
+    validator = executions.get(node_ids.EXAMPLE_VALIDATOR)
+    anomalies = validator.outputs.get("anomalies") if validator else None
+    if not anomalies:
+        return []
+    try:
+        return read_findings(split_dirs(anomalies[0].uri))
+    except (OSError, DecodeError):
+        return []

@@ -1,7 +1,10 @@
-"""What a finished run produced, read back from its artifacts: rows, anomalies, metrics, blessing, push."""
+"""What a finished run produced, read back from its artifacts: rows, anomalies, the label as trained, metrics,
+blessing, push."""
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -11,7 +14,9 @@ from pipeline.config.schema import PipelineConfig
 from pipeline.dag import node_ids
 from pipeline.metadata import statistics
 from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
+from pipeline.metadata.gates import Gate, config_gates, find, read_gates
 from pipeline.metadata.runs import Artifact, NodeExecution
+from trainer_module.training_summary import SUMMARY_FILE
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,9 @@ class MetricRow:
     lower: Optional[float] = None
     upper: Optional[float] = None
     passed: Optional[bool] = None  # None when no threshold applies
+    default: bool = False  # the value gate (lower/upper) is a default one, not the config's
+    change: Optional[float] = None  # a change gate: the allowed change vs the baseline in the better direction
+    change_default: bool = False  # the change gate is a default one
 
 
 @dataclass
@@ -35,6 +43,7 @@ class RunSummary:
     blessed: Optional[bool] = None
     pushed: Optional[str] = None  # the version directory of this run's push
     pushed_now: bool = False  # False when the Pusher was served from cache (nothing new pushed)
+    label: Optional[dict] = None  # the Trainer's record of the label (training_summary.json "label")
 
 
 def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[Artifact]:
@@ -43,18 +52,19 @@ def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[
     return artifacts[0] if artifacts else None
 
 
-def read_metrics(evaluation_uri: str, cfg: PipelineConfig) -> tuple[list[MetricRow], bool]:
-    """Overall-slice metrics of the candidate, with the baseline's value and the configured bounds; and whether
-    there was a baseline."""
+def read_metrics(evaluation_uri: str, cfg: PipelineConfig,
+                 gates: Optional[list[Gate]] = None) -> tuple[list[MetricRow], bool]:
+    """Overall-slice metrics of the candidate, with the baseline's value and the gates on them; and whether there
+    was a baseline. `gates`: those the evaluation recorded (gates.read_gates), else the config's."""
     metrics = load_metrics(evaluation_uri)
     candidate = metrics["candidate"].get(OVERALL, {})
     baseline = metrics["baseline"].get(OVERALL, {})
     failed = {metric for metric, slc, _ in failed_checks(evaluation_uri) if slc == OVERALL}
-    gates = cfg.gates
+    gates = gates if gates is not None else config_gates(cfg.gates)
     rows = []
     for name, value in sorted(candidate.items()):
-        bound = gates.thresholds.get(name)
-        checked = bound is not None or (name in gates.change_thresholds and baseline)
+        bound, change = find(gates, name, "value"), find(gates, name, "change")
+        checked = bound is not None or (change is not None and bool(baseline))
         rows.append(
             MetricRow(
                 name=name,
@@ -63,9 +73,22 @@ def read_metrics(evaluation_uri: str, cfg: PipelineConfig) -> tuple[list[MetricR
                 lower=bound.lower if bound else None,
                 upper=bound.upper if bound else None,
                 passed=(name not in failed) if checked else None,
+                default=bool(bound and bound.is_default),
+                change=change.change if change else None,
+                change_default=bool(change and change.is_default),
             )
         )
     return rows, bool(baseline)
+
+
+def trained_label(model_run_uri: str) -> Optional[dict]:
+    """What the Trainer recorded about the label (trainer_module.training_summary), or None."""
+    path = os.path.join(model_run_uri, SUMMARY_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("label")
+    except (OSError, ValueError):
+        return None
 
 
 def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunSummary:
@@ -77,10 +100,13 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
     if anomalies:
         summary.anomalies_uri = anomalies.uri
         summary.anomalies = read_findings(split_dirs(anomalies.uri))
+    model_run = _one(executions, node_ids.TRAINER, "model_run")
+    if model_run:
+        summary.label = trained_label(model_run.uri)
     evaluation = _one(executions, node_ids.EVALUATOR, "evaluation")
     if evaluation:
         summary.evaluation_uri = evaluation.uri
-        summary.metrics, summary.has_baseline = read_metrics(evaluation.uri, cfg)
+        summary.metrics, summary.has_baseline = read_metrics(evaluation.uri, cfg, read_gates(evaluation.properties))
     blessing = _one(executions, node_ids.EVALUATOR, "blessing")
     if blessing:
         summary.blessed = bool(blessing.properties.get("blessed"))

@@ -51,13 +51,44 @@ def test_summary_of_a_blessed_pushed_run(run_result):
         "rows         eval 600, train 2400",
         "anomalies    none",
         "metrics      (eval split, overall slice)",
-        "  metric                          value  threshold          baseline  check",
-        "  auc                            0.9123  >= 0.75              0.9000  pass",
-        "  loss                           0.4000  >= 0.1 <= 0.5             -  pass",
-        "  example_count                600.0000  -                         -  ",
+        "  metric                            value  threshold            baseline  check",
+        "  auc                              0.9123  >= 0.75                0.9000  pass",
+        "  loss                             0.4000  >= 0.1 <= 0.5               -  pass",
+        "  example_count                  600.0000  -                           -  ",
         "blessed      yes",
         "pushed       /h/serving/taxi/17",
     ]
+
+
+def test_a_regression_error_in_the_users_units_keeps_its_column():
+    from pipeline.metadata.summary import MetricRow, RunSummary
+
+    summary = RunSummary(metrics=[MetricRow("mean_squared_error", 7012050420.2868, baseline=6.9e9)])
+    lines = [line for line in _text(run_view.print_summary, _result(), summary).splitlines() if "mean_sq" in line]
+    assert lines == ["  mean_squared_error           7.01205e+09  -                     6.9e+09  "]
+
+
+def _result():
+    from ml_metadata.proto import metadata_store_pb2
+
+    from pipeline.local.runner import RunResult
+    from pipeline.paths import Home
+
+    return RunResult(run_id="r", pipeline_name="p", home=Home(Path("/h")),
+                     connection=metadata_store_pb2.ConnectionConfig(), wall_seconds=1.0)
+
+
+def test_the_summary_says_which_label_value_is_positive_and_how_a_target_was_scaled():
+    binary = {"key": "churned", "task": "binary", "classes": ["No", "Yes"], "positive": "Yes",
+              "naive_model": {"rows": 2350, "class_counts": {"No": 1470, "Yes": 880}}}
+    assert run_view.label_line(binary, 2400) == (
+        "churned: positive 'Yes', negative 'No' (train split: No 1,470, Yes 880; 50 train rows without a label "
+        "left out)")
+    assert run_view.label_line({**binary, "classes": ["0", "1"], "positive": "1"}, 2400) is None  # a 0/1 label
+    multiclass = {"key": "species", "task": "multiclass", "classes": ["a", "b", "c"], "naive_model": None}
+    assert run_view.label_line(multiclass, 100) == "species: 3 classes"
+    regression = {"key": "price", "task": "regression", "target_scaling": {"kind": "log1p_zscore", "why": "skewed"}}
+    assert run_view.label_line(regression, 100) == "price: skewed"
 
 
 def test_summary_of_an_unblessed_run_with_anomalies(run_result):
@@ -76,11 +107,29 @@ def test_summary_of_an_unblessed_run_with_anomalies(run_result):
         "  train  payment_type                 Unexpected string values: Examples contain values missing from the "
         "schema: Bitcoin",
         "metrics      (eval split, overall slice)",
-        "  metric                          value  threshold          baseline  check",
-        "  auc                            0.5000  >= 0.999                  -  FAIL",
+        "  metric                            value  threshold            baseline  check",
+        "  auc                              0.5000  >= 0.999                    -  FAIL",
         "  (no blessed baseline yet: change thresholds were not applied)",
         "blessed      no",
         "pushed       nothing (the model was not blessed)",
+    ]
+
+
+def test_summary_marks_default_gates(run_result):
+    from pipeline.metadata.summary import MetricRow, RunSummary
+
+    summary = RunSummary(metrics=[
+        MetricRow("auc", 0.91, baseline=0.9, lower=0.5, passed=True, default=True, change=0.0, change_default=True),
+        MetricRow("binary_accuracy", 0.85, baseline=0.84, lower=0.713, passed=True, default=True),
+        MetricRow("precision", 0.7, baseline=0.6, change=-0.01, passed=True),
+        MetricRow("recall", 0.6)], has_baseline=True, blessed=True)
+    assert _text(run_view.print_summary, run_result, summary).splitlines()[3:9] == [
+        "metrics      (eval split, overall slice)",
+        "  metric                            value  threshold                               baseline  check",
+        "  auc                              0.9100  >= 0.5 (default), not worse (default)     0.9000  pass",
+        "  binary_accuracy                  0.8500  >= 0.713 (default)                        0.8400  pass",
+        "  precision                        0.7000  change >= -0.01                           0.6000  pass",
+        "  recall                           0.6000  -                                              -  ",
     ]
 
 
@@ -269,21 +318,51 @@ def test_compare_sections_and_empty_ones():
     assert json.loads(_text(inspect_view.compare, result, True))["metrics"][0]["delta"] == pytest.approx(-0.01234567)
 
 
-def test_blessing_table_and_verdict():
+def test_blessing_table_verdict_and_words():
     from pipeline.metadata.eval_results import BlessingReport, ThresholdCheck
 
+    why = "the majority class '0' makes up 71.3% of the train split"
     report = BlessingReport("r4", 12, False, True, [
-        ThresholdCheck("auc", "overall", "value", ">= 0.999", 0.93, None, None, False),
-        ThresholdCheck("auc", "overall", "change", "change >= -0.05", 0.93, 0.94, -0.01, True),
-    ], "not blessed: auc 0.93 fails >= 0.999 on slice overall")
+        ThresholdCheck("binary_accuracy", "overall", "value", ">= 0.713", 0.75, 0.8, -0.05, True, "default", why,
+                       f"binary_accuracy on slice overall is 0.75, needs >= 0.713 (default: {why})"),
+        ThresholdCheck("binary_accuracy", "hour=1", "value", ">= 0.713", 0.61, None, None, False, "default", why,
+                       f"binary_accuracy on slice hour=1 is 0.61, needs >= 0.713 (default: {why})"),
+        ThresholdCheck("binary_accuracy", "hour=2", "value", ">= 0.713", 0.72, None, None, True, "default", why,
+                       f"binary_accuracy on slice hour=2 is 0.72, needs >= 0.713 (default: {why})"),
+        ThresholdCheck("auc", "overall", "change", "at most 0.05 worse than the baseline", 0.93, 0.94, -0.01, True,
+                       "config", "", "auc on slice overall is 0.93, the blessed baseline (model id 7) has 0.94: "
+                       "worse by 0.01, allowed: worse by at most 0.05"),
+    ], f"not blessed: binary_accuracy on slice hour=1 is 0.61, needs >= 0.713 (default: {why})",
+        outcome="not_blessed", baseline_model_id=7, notes=["a note"])
     assert _text(inspect_view.blessing, report, False).splitlines() == [
-        "run r4  model #12",
-        "METRIC  SLICE    THRESHOLD        VALUE  BASELINE  CHANGE  RESULT",
-        "auc     overall  >= 0.999         0.93   -         -       FAIL",
-        "auc     overall  change >= -0.05  0.93   0.94      -0.01   pass",
-        "not blessed: auc 0.93 fails >= 0.999 on slice overall",
+        "run r4  model #12  baseline model #7",
+        "METRIC           SLICE    THRESHOLD                             VALUE  BASELINE  CHANGE  RESULT",
+        "binary_accuracy  overall  >= 0.713 (default)                    0.75   0.8       -0.05   pass",
+        "binary_accuracy  hour=1   >= 0.713 (default)                    0.61   -         -       FAIL",
+        "binary_accuracy  hour=2   >= 0.713 (default)                    0.72   -         -       pass",
+        "auc              overall  at most 0.05 worse than the baseline  0.93   0.94      -0.01   pass",
+        f"not blessed: binary_accuracy on slice hour=1 is 0.61, needs >= 0.713 (default: {why})",
+        # Every failure, and one passed check per gate (hour=2 is in the table only).
+        f"  pass  binary_accuracy on slice overall is 0.75, needs >= 0.713 (default: {why})",
+        f"  FAIL  binary_accuracy on slice hour=1 is 0.61, needs >= 0.713 (default: {why})",
+        "  pass  auc on slice overall is 0.93, the blessed baseline (model id 7) has 0.94: worse by 0.01, allowed: "
+        "worse by at most 0.05",
+        "  a note",
     ]
-    assert json.loads(_text(inspect_view.blessing, report, True))["checks"][0]["passed"] is False
+    as_json = json.loads(_text(inspect_view.blessing, report, True))
+    assert as_json["checks"][1]["passed"] is False and as_json["checks"][1]["source"] == "default"
+    assert (as_json["outcome"], as_json["baseline_model_id"], as_json["notes"]) == ("not_blessed", 7, ["a note"])
+
+
+def test_blessing_of_a_run_without_evaluation_is_the_verdict_alone():
+    from pipeline.metadata.eval_results import BlessingReport
+
+    report = BlessingReport("r5", None, False, False, [], "not evaluated: the run stopped at Trainer (failed) "
+                            "before the Evaluator ran: ValueError: bad", outcome="not_evaluated")
+    assert _text(inspect_view.blessing, report, False).splitlines() == [
+        "run r5  no model",
+        "not evaluated: the run stopped at Trainer (failed) before the Evaluator ran: ValueError: bad",
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ predict

@@ -12,6 +12,7 @@ from components.anomalies_gate.schema_diff import Finding
 from pipeline.config.loader import load_config
 from pipeline.metadata import runs as R
 from pipeline.metadata.summary import summarize
+from tests.unit.gated_evaluations import CASES, DEFAULT_BINARY_GATES, gate, record_gates
 from tests.unit.mlmd_runs import Store, taxi_run
 from tests.unit.tfx_outputs import REAL_EVALUATION, eval_config, write_anomalies, write_evaluation, write_statistics
 
@@ -98,3 +99,25 @@ def test_a_run_that_stopped_early_has_only_what_ran(tmp_path):
     s = _summary(b.store, "stopped")
     assert s.rows == {"train": 7} and s.anomalies_uri is None and s.metrics == []
     assert (s.blessed, s.pushed) == (None, None)
+
+
+def test_recorded_gates_replace_the_configs_and_default_ones_are_marked(tmp_path):
+    b = Store(tmp_path / "metadata.sqlite")
+    first = taxi_run(b, tmp_path, "first", evaluation=str(CASES / "binary_first_run_blessed"))
+    record_gates(b, first, DEFAULT_BINARY_GATES)
+    worse = taxi_run(b, tmp_path, "worse", evaluation=str(CASES / "binary_change_failed"), blessed=False,
+                     baseline=first.outputs["Trainer"]["model"][0])
+    record_gates(b, worse, DEFAULT_BINARY_GATES)
+    # The taxi config's own gates (auc >= 0.9, binary_accuracy >= 0.8) are not the ones in force: the recorded are.
+    rows = {m.name: m for m in _summary(b.store, "first").metrics}
+    assert [(m.name, m.lower, m.default, m.change, m.change_default, m.passed) for m in rows.values()] == [
+        ("auc", 0.5, True, 0.0, True, True), ("binary_accuracy", 0.71, True, 0.0, True, True),
+        ("example_count", None, False, None, False, None)]
+    rows = {m.name: m for m in _summary(b.store, "worse").metrics}  # worse than the baseline: the change gates fail
+    assert [(m.name, m.baseline, m.passed) for m in rows.values()] == [
+        ("auc", pytest.approx(0.9805731), False), ("binary_accuracy", 0.86, False), ("example_count", 100, None)]
+    # Recorded gates that are not defaults are not marked.
+    record_gates(b, worse, [gate("auc", "value", lower=0.9, source="config")])
+    rows = {m.name: m for m in _summary(b.store, "worse").metrics}
+    assert (rows["auc"].lower, rows["auc"].default, rows["auc"].change, rows["binary_accuracy"].passed) == (
+        0.9, False, None, None)
