@@ -38,3 +38,17 @@ def test_lean_export_serves_like_the_keras_model(tmp_path):
     assert len(loaded.model_variables) == len(model.variables)
     bare = getattr(loaded, contract.CALL_MODEL)({"x_xf": tf.constant([[0.5]])})
     np.testing.assert_allclose(bare.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_class_names_are_served_beside_the_probabilities():
+    import tensorflow as tf
+
+    from trainer_module.export import _named
+    from trainer_module.serving_contract import CLASSES, PREDICTED_CLASS
+
+    multiclass = _named(tf.constant([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]]), ["b", "a", "c"], "multiclass")
+    assert multiclass[CLASSES].numpy().tolist() == [[b"b", b"a", b"c"]] * 2
+    assert multiclass[PREDICTED_CLASS].numpy().tolist() == [b"a", b"b"]
+    binary = _named(tf.constant([[0.8], [0.2], [0.5]]), ["No", "Yes"], "binary")
+    assert binary[CLASSES].numpy().tolist() == [[b"Yes"]] * 3  # the class `probabilities` is the probability of
+    assert binary[PREDICTED_CLASS].numpy().tolist() == [b"Yes", b"No", b"Yes"]
