@@ -158,13 +158,16 @@ def transform_label(inputs: Mapping[str, Any], label: F.LabelSpec) -> dict[str, 
     elif label.task == "binary":
         target = tf.cast(tf.not_equal(tf.cast(value, tf.float32), 0.0), tf.int64)
     elif value.dtype == tf.string:
-        # multiclass strings: a vocabulary of the values present (most frequent class = 0). A class never seen in
-        # the analysed (train) split maps to class 0; the ids' schema domain is then exactly 0..classes-1, which
-        # the Trainer reads as the number of classes.
-        # Stripped, as the pre-flight counts classes: "a, b" in a CSV is class "b".
+        # multiclass strings: a vocabulary of the values present (most frequent class = 0), stripped as the
+        # pre-flight counts classes ("a, b" in a CSV is class "b"). A class never seen in the analysed (train)
+        # split has no id: its rows weigh 0, as the model cannot predict it (the pre-flight stops on classes rare
+        # enough to miss the train split). The ids' schema domain is exactly 0..classes-1, which the Trainer reads
+        # as the number of classes.
         present = tf.strings.strip(_values(raw) if not label.fn else value)
         vocabulary = tft.vocabulary(present, vocab_filename=F.LABEL_VOCABULARY)
-        target = tf.maximum(tft.apply_vocabulary(tf.strings.strip(value), vocabulary, default_value=-1), 0)
+        ids = tft.apply_vocabulary(tf.strings.strip(value), vocabulary, default_value=-1)
+        has_label = tf.logical_and(has_label, ids >= 0)
+        target = tf.maximum(ids, 0)
         classes = tft.experimental.get_vocabulary_size_by_name(F.LABEL_VOCABULARY)
         tft.schema_inference.set_tensor_schema_override(target, tf.constant(0, tf.int64), classes - 1)
     else:

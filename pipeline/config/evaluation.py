@@ -3,10 +3,10 @@ value and change thresholds, slices."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+from components.gated_evaluator.gates import metric_name  # plain Python, no TFX
 from trainer_module.models import RECONSTRUCTION_FAMILIES  # TF-free: the family registry
 
 # Metrics the Evaluator computes per task: TFMA metric name -> (TFMA/Keras class name, which direction is better).
@@ -81,5 +81,6 @@ def objective_of(task: str, family: str) -> str:
 
 
 def metric_default_name(class_name: str) -> str:
-    """TFMA's own name for a metric class (AUC → auc, BinaryAccuracy → binary_accuracy)."""
-    return "auc" if class_name == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+    """TFMA's own name for a metric class (AUC → auc, BinaryAccuracy → binary_accuracy): the gated Evaluator's rule,
+    which reads the same names back from an EvalConfig."""
+    return metric_name(class_name)

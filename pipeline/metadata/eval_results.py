@@ -11,7 +11,8 @@ from typing import Optional
 
 import ml_metadata as mlmd
 
-from pipeline.config.evaluation import TASK_METRICS, metric_default_name
+from components.gated_evaluator.gates import metric_name
+from pipeline.config.evaluation import TASK_METRICS
 from pipeline.dag import node_ids
 from pipeline.metadata import blessing_words as W
 from pipeline.metadata import run_failure
@@ -122,12 +123,7 @@ class BlessingReport:
 
 
 def _metric_name(config) -> str:
-    if config.config:
-        try:
-            return json.loads(config.config).get("name") or metric_default_name(config.class_name)
-        except ValueError:
-            pass
-    return metric_default_name(config.class_name)
+    return metric_name(config.class_name, config.config)
 
 
 def _thresholds(eval_config) -> list[tuple[str, object, object]]:

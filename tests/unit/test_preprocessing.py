@@ -166,3 +166,24 @@ def test_plan_rejects_unknown_columns():
     with pytest.raises(ValueError, match=r"columns \['nope'\] named in the config are not in the schema"):
         F.plan_features({"a": F.FLOAT}, {"task": "binary", "label": {"key": "a", "column": "a"},
                                           "features": {"exclude": ["nope"]}})
+
+
+def test_a_class_unseen_in_the_analysed_split_weighs_zero(tmp_path):
+    """The vocabulary comes from the train split; an eval row of a class it lacks has no id the model could predict:
+    it is left out (weight 0) instead of being scored as class 0."""
+    import tensorflow as tf
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    from trainer_module.preprocessing import preprocessing_fn
+
+    spec = {"x": tf.io.FixedLenFeature([], tf.float32), "kind": tf.io.VarLenFeature(tf.string)}
+    config = {"task": "multiclass", "label": {"key": "kind", "column": "kind"}, "features": {}}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    train = [{"x": 1.0, "kind": [b"a"]}, {"x": 2.0, "kind": [b"b"]}, {"x": 3.0, "kind": [b"a"]}]
+    evaluation = [{"x": 1.0, "kind": [b"b"]}, {"x": 2.0, "kind": [b"zebra"]}, {"x": 3.0, "kind": [b" a"]}]
+    with tft_beam.Context(temp_dir=str(tmp_path), force_tf_compat_v1=False):
+        transform_fn = (train, metadata) | tft_beam.AnalyzeDataset(lambda inputs: preprocessing_fn(inputs, config))
+        transformed, _ = ((evaluation, metadata), transform_fn) | tft_beam.TransformDataset()
+    assert [int(r["kind_xf"]) for r in transformed] == [1, 0, 0]
+    assert [float(r["kind__has_label_xf"]) for r in transformed] == [1.0, 0.0, 1.0]  # " a" is class a, stripped
