@@ -131,30 +131,80 @@ def _unchanged_since(args: argparse.Namespace, cfg: Any, home: Any, connection: 
     return up_to_date.check(home.root, cfg.name, up_to_date.run_key(cfg, _run_flags(args, home)), store)
 
 
+def _record_and_report(args: argparse.Namespace, cfg: Any, home: Any, result: Any, node_seconds: dict,
+                       log_file: Optional[Path]) -> Any:
+    """Records what this command knew about the run in ML Metadata (pipeline.metadata.run_record) and writes its
+    HTML report to <home>/reports/<run id>.html. Neither may fail the run: a problem is returned as text."""
+    import yaml
+
+    from pipeline.local.up_to_date import code_digest
+    from pipeline.logs import redact
+    from pipeline.metadata import run_record
+    from pipeline.metadata.store import open_store
+
+    error = None
+    if result.error is not None:
+        lines = str(result.error).strip().splitlines()
+        error = redact(f"{type(result.error).__name__}: {lines[-1] if lines else ''}")
+    record = {
+        "config_yaml": yaml.safe_dump(cfg.to_dict(), sort_keys=False),
+        "config_source": cfg.source,
+        # Flags as given; a MySQL URI's password never reaches the store.
+        "flags": {k: redact(v) if isinstance(v, str) else v for k, v in vars(args).items()
+                  if isinstance(v, (str, int, float, bool, type(None), list, dict))},
+        "versions": run_record.versions(),
+        "code_fingerprint": code_digest(),
+        "wall_seconds": result.wall_seconds,
+        "node_seconds": node_seconds,
+        "error": error,
+        "log_file": str(log_file) if log_file else None,
+    }
+    try:
+        store = open_store(result.connection)
+        if not run_record.write_record(store, result.run_id, record):
+            return None
+        from pipeline.report import write_report
+
+        return write_report(store, cfg.name, result.run_id, home.root / "reports" / f"{result.run_id}.html",
+                            home=home)
+    except Exception as err:  # pylint: disable=broad-except  # the run's outcome stands; say what went wrong
+        return f"not written: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+
+
 def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, log_file: Optional[Path],
                 out: TextIO) -> int:
     with logfile.capture(log_file):
         from pipeline.local import runner as local_runner
         from pipeline.metadata.summary import summarize
 
+        progress = view.Progress(out)
+        node_seconds: dict[str, float] = {}
+
+        def on_event(event: Any) -> None:
+            if event.phase != "start":
+                node_seconds[event.node_id] = round(event.seconds, 3)
+            progress(event)
+
         result = local_runner.run(
             cfg,
             home,
             enable_cache=not args.no_cache,
             beam_mode=args.beam_mode,
-            on_event=view.Progress(out),
+            on_event=on_event,
             connection=connection,
             allow_anomalies=args.allow_anomalies,
         )
         summary = summarize(cfg, result.executions) if result.ok else None
+        report = _record_and_report(args, cfg, home, result, node_seconds, log_file)
     if not result.ok:
         # The data broke the curated schema (the AnomaliesGate): exit as for any other bad input.
         bad_data = type(result.error).__name__ == "AnomaliesFoundError"
         view.print_failure(result, log_file, bad_data, out)
+        out.write(view.report_text(report))
         return EXIT_USAGE if bad_data else EXIT_FAILED
     from pipeline.local import up_to_date
 
-    text = view.summary_text(result, summary)
+    text = view.summary_text(result, summary) + view.report_text(report)
     out.write(text)
     up_to_date.save(home.root, cfg.name, up_to_date.run_key(cfg, _run_flags(args, home)),
                     _store_for_check(home, connection), result.run_id, summary.pushed if summary else None, text)

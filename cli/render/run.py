@@ -10,16 +10,49 @@ from pipeline.metadata.gates import bound_text
 
 
 class Progress:
-    """One line per component as it starts and as it finishes: name, state (ran | cached | failed), seconds."""
+    """One line per component as it starts and as it finishes: name, state (ran | cached | failed), seconds.
 
-    def __init__(self, out: TextIO):
+    live (a terminal): no `started` line; instead the running component's line, rewritten in place with its elapsed
+    time and, in the Trainer, the epoch, step and loss read from `training_file` (cli.render.progress); the
+    finished line replaces it. Use it as a context manager (or call close()) so the live line is erased at the end.
+    """
+
+    def __init__(self, out: TextIO, *, live: bool = False, training_file: Optional[Path] = None):
         self.out = out
+        self._live = None
+        if live:
+            from cli.render.progress import LiveLine
+
+            self._live = LiveLine(out, training_file)
 
     def __call__(self, event: Any) -> None:
         if event.phase == "start":
-            print(f"  {event.node_id:<32} started", file=self.out, flush=True)
+            if self._live is not None:
+                self._live.started(event.node_id)
+            else:
+                print(f"  {event.node_id:<32} started", file=self.out, flush=True)
+            return
+        line = f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s"
+        if self._live is not None:
+            self._live.stopped(event.node_id, line)
         else:
-            print(f"  {event.node_id:<32} {event.state:<7} {event.seconds:7.1f} s", file=self.out, flush=True)
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def report_text(report: Any) -> str:
+    """Where the run's HTML report went (a path), or why it was not written (text); nothing when the run left no
+    record in ML Metadata (it stopped before TFX registered it)."""
+    return "" if report is None else f"report       {report}\n"
 
 
 def _fmt(value: Optional[float]) -> str:

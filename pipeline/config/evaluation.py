@@ -11,6 +11,11 @@ from trainer_module.models import RECONSTRUCTION_FAMILIES  # TF-free: the family
 
 # Metrics the Evaluator computes per task: TFMA metric name -> (TFMA/Keras class name, which direction is better).
 # Thresholds in a config may name only these; pipeline/dag/tfma_config.py builds the TFMA config from this table.
+# Plots the Evaluator also computes per task (TFMA class -> its options), for the run report: a calibration plot
+# and the confusion matrices at thresholds that ROC and precision-recall curves are drawn from.
+TASK_PLOTS: dict[str, dict[str, dict]] = {
+    "binary": {"CalibrationPlot": {"num_buckets": 10}, "ConfusionMatrixPlot": {"num_thresholds": 100}},
+}
 # Classes not in TFMA or Keras, and the module that defines them:
 METRIC_MODULES = {"RSquared": "components.gated_evaluator.r_squared"}
 TASK_METRICS: dict[str, dict[str, tuple[str, str]]] = {

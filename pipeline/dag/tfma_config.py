@@ -6,7 +6,7 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.config.evaluation import METRIC_MODULES, TASK_METRICS, metric_default_name
+from pipeline.config.evaluation import METRIC_MODULES, TASK_METRICS, TASK_PLOTS, metric_default_name
 from pipeline.config.schema import PipelineConfig
 from trainer_module import features as F
 from trainer_module.serving_contract import SERVING_SIGNATURE, TRANSFORM_SIGNATURE, output_key
@@ -45,8 +45,9 @@ def metric_threshold(cfg: PipelineConfig, metric: str) -> tfma.MetricThreshold |
 
 
 def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
-    """The Evaluator's EvalConfig: the objective's metrics (TASK_METRICS) with their gates, on the overall slice
-    and each configured slice, read through the model's serving and transform signatures."""
+    """The Evaluator's EvalConfig: the objective's metrics (TASK_METRICS) with their gates and its plots
+    (TASK_PLOTS), on the overall slice and each configured slice, read through the model's serving and transform
+    signatures."""
     metrics = []
     for name, (class_name, _) in TASK_METRICS[cfg.objective].items():
         metric = tfma.MetricConfig(class_name=class_name, module=METRIC_MODULES.get(class_name, ""))
@@ -64,6 +65,8 @@ def eval_config(cfg: PipelineConfig) -> tfma.EvalConfig:
             )
         metrics.append(metric)
     label = F.label_spec(F.transform_config(cfg))
+    for class_name, options in TASK_PLOTS.get(cfg.objective, {}).items():
+        metrics.append(tfma.MetricConfig(class_name=class_name, config=json.dumps(options)))
     model_spec = tfma.ModelSpec(
         # A SavedModel of signatures (trainer_module.export): TFMA loads it once with tf.saved_model.load
         # instead of probing it as a Keras model first.

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import time
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,7 +33,7 @@ def record_path(home_root: Path, pipeline_name: str) -> Path:
     return home_root / "state" / f"{pipeline_name}.{RECORD_FILE}"
 
 
-def _code_digest() -> str:
+def code_digest() -> str:
     from trainer_module.features import code_fingerprint  # the same hash Transform and Trainer carry
 
     return ",".join(f"{package}:{code_fingerprint(str(PROJECT_ROOT / package))}" for package in CODE_PACKAGES)
@@ -49,13 +48,9 @@ def _files(directory: Path) -> list[list]:
 
 
 def _versions() -> dict[str, Optional[str]]:
-    versions = {}
-    for name in VERSIONED:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    from pipeline.metadata.run_record import versions
+
+    return versions(VERSIONED)
 
 
 def run_key(cfg: Any, flags: dict) -> str:
@@ -66,7 +61,7 @@ def run_key(cfg: Any, flags: dict) -> str:
         "flags": flags,
         "data": _files(Path(cfg.data_dir)) if cfg.example_gen == "csv" else cfg.example_gen,
         "schema": hashlib.sha256(schema.read_bytes()).hexdigest() if schema and schema.is_file() else None,
-        "code": _code_digest(),
+        "code": code_digest(),
         "versions": _versions(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -75,3 +75,10 @@ def test_thresholds_on_slices_gate_every_slice():
     ec = eval_config(load_config("taxi", {"evaluation.thresholds_on_slices": True}))
     auc = {m.class_name: m for m in ec.metrics_specs[0].metrics}["AUC"]
     assert not auc.per_slice_thresholds and auc.threshold.value_threshold.lower_bound.value == pytest.approx(0.9)
+
+
+def test_binary_tasks_also_compute_calibration_and_confusion_plots():
+    classes = [m.class_name for m in eval_config(load_config("taxi")).metrics_specs[0].metrics]
+    assert "CalibrationPlot" in classes and "ConfusionMatrixPlot" in classes  # the report's curves
+    digits = [m.class_name for m in eval_config(load_config("digits")).metrics_specs[0].metrics]
+    assert not {"CalibrationPlot", "ConfusionMatrixPlot"} & set(digits)

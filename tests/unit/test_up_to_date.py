@@ -53,7 +53,7 @@ def test_config_flags_and_data_changes_change_the_key(setup):
 def test_code_change_changes_the_key(setup, monkeypatch):
     _, cfg, _, _ = setup
     key = U.run_key(cfg, FLAGS)
-    monkeypatch.setattr(U, "_code_digest", lambda: "other code")
+    monkeypatch.setattr(U, "code_digest", lambda: "other code")
     assert U.run_key(cfg, FLAGS) != key
 
 
