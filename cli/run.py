@@ -174,26 +174,30 @@ def _record_and_report(args: argparse.Namespace, cfg: Any, home: Any, result: An
 def _locked_run(args: argparse.Namespace, cfg: Any, home: Any, connection: Any, log_file: Optional[Path],
                 out: TextIO) -> int:
     with logfile.capture(log_file):
+        from cli.render.progress import training_channel
         from pipeline.local import runner as local_runner
         from pipeline.metadata.summary import summarize
 
-        progress = view.Progress(out)
         node_seconds: dict[str, float] = {}
+        # On a terminal, with TFX's logs in the log file: a live line per component, the Trainer's epoch/step/loss.
+        live = out.isatty() and log_file is not None
+        with training_channel(home.state, enabled=live) as training_file, \
+                view.Progress(out, live=live, training_file=training_file) as progress:
 
-        def on_event(event: Any) -> None:
-            if event.phase != "start":
-                node_seconds[event.node_id] = round(event.seconds, 3)
-            progress(event)
+            def on_event(event: Any) -> None:
+                if event.phase != "start":
+                    node_seconds[event.node_id] = round(event.seconds, 3)
+                progress(event)
 
-        result = local_runner.run(
-            cfg,
-            home,
-            enable_cache=not args.no_cache,
-            beam_mode=args.beam_mode,
-            on_event=on_event,
-            connection=connection,
-            allow_anomalies=args.allow_anomalies,
-        )
+            result = local_runner.run(
+                cfg,
+                home,
+                enable_cache=not args.no_cache,
+                beam_mode=args.beam_mode,
+                on_event=on_event,
+                connection=connection,
+                allow_anomalies=args.allow_anomalies,
+            )
         summary = summarize(cfg, result.executions) if result.ok else None
         report = _record_and_report(args, cfg, home, result, node_seconds, log_file)
     if not result.ok:

@@ -25,6 +25,7 @@ from trainer_module import features as F
 from trainer_module import label_stats
 from trainer_module import models
 from trainer_module import patches
+from trainer_module import progress
 from trainer_module import strategy as strategies
 from trainer_module import training_summary
 from trainer_module import warm_start
@@ -103,7 +104,8 @@ def destinations(fn_args: FnArgs, chief: bool) -> Destinations:
     return Destinations(os.path.join(scratch, "logs"), os.path.join(scratch, "model", "Format-Serving"), scratch)
 
 
-def callbacks(training: Mapping[str, Any], choice: strategies.Choice, log_dir: str, backup_root: str) -> list:
+def callbacks(training: Mapping[str, Any], choice: strategies.Choice, log_dir: str, backup_root: str,
+              chief: bool = True) -> list:
     found = [
         tf.keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
         tf.keras.callbacks.EarlyStopping(
@@ -115,6 +117,9 @@ def callbacks(training: Mapping[str, Any], choice: strategies.Choice, log_dir: s
     if choice.name == "multi_worker":
         # A worker restarted by its cluster manager resumes from the last finished epoch.
         found.append(tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(backup_root, "backup")))
+    reporter = progress.callback(chief)  # a terminal watching `tfx-e2e run` asked for epoch/step/loss
+    if reporter is not None:
+        found.append(reporter)
     return found
 
 
@@ -199,7 +204,7 @@ def run_fn(fn_args: FnArgs) -> None:
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_ds,
         validation_steps=fn_args.eval_steps,
-        callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir),
+        callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
         verbose=2,
     )
     fit_seconds = time.time() - fit_started

@@ -36,14 +36,19 @@ class MissingSchemaDiffError(FileNotFoundError):
 
 
 def split_dirs(uri: str) -> dict[str, str]:
-    """split name -> directory, from the Split-<name> directories under an artifact's URI ({} if it is no directory)."""
-    from tfx.dsl.io import fileio
+    """split name -> directory, from the Split-<name> directories under an artifact's URI ({} if it is no directory).
+    Local directories are listed with os (no TFX import), others through TFX's fileio."""
+    if "://" in uri:
+        from tfx.dsl.io import fileio
 
-    if not fileio.isdir(uri):
+        isdir, listdir = fileio.isdir, fileio.listdir
+    else:
+        isdir, listdir = os.path.isdir, os.listdir
+    if not isdir(uri):
         return {}
     return {
         entry.rstrip("/")[len(SPLIT_PREFIX):]: os.path.join(uri, entry.rstrip("/"))
-        for entry in sorted(fileio.listdir(uri))
+        for entry in sorted(listdir(uri))
         if entry.startswith(SPLIT_PREFIX)
     }
 
@@ -60,15 +65,20 @@ def read_findings(splits: Mapping[str, str]) -> List[Finding]:
     """Every anomaly of every split (split name -> directory), by split then feature. Raises
     MissingSchemaDiffError for a split without its SchemaDiff.pb."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
-    from tfx.dsl.io import fileio
 
     findings = []
     for split, uri in sorted(splits.items()):
         path = os.path.join(uri, SCHEMA_DIFF_FILE)
-        if not fileio.exists(path):
+        if "://" in path:
+            from tfx.dsl.io import fileio
+
+            exists, open_file = fileio.exists, fileio.open
+        else:
+            exists, open_file = os.path.exists, open
+        if not exists(path):
             raise MissingSchemaDiffError(split, path)
         anomalies = anomalies_pb2.Anomalies()
-        with fileio.open(path, "rb") as f:
+        with open_file(path, "rb") as f:
             anomalies.ParseFromString(f.read())
         for feature, info in sorted(anomalies.anomaly_info.items()):
             findings.append(Finding(split, feature, *_describe(info), info.description))

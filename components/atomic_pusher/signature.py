@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Tuple
 
+from components import proto_io
 from trainer_module.serving_contract import SERVING_SIGNATURE
 
 SERVE_TAG = "serve"
@@ -48,16 +49,14 @@ class InputFeature:
 
 
 def _read_saved_model(saved_model_dir: str):
-    import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2
-
+    """The SavedModel proto, parsed without importing TensorFlow (components.proto_io)."""
     path = os.path.join(saved_model_dir, "saved_model.pb")
-    if not tf.io.gfile.exists(path):
-        raise SignatureError(f"{saved_model_dir} is not a SavedModel: it has no saved_model.pb")
-    saved_model = saved_model_pb2.SavedModel()
-    with tf.io.gfile.GFile(path, "rb") as f:
-        saved_model.ParseFromString(f.read())
-    return saved_model
+    cls = proto_io.message_class("tensorflow.core.protobuf.saved_model_pb2", "tensorflow.SavedModel")
+    try:
+        with proto_io.open_file(path) as f:
+            return cls.FromString(f.read())
+    except FileNotFoundError:
+        raise SignatureError(f"{saved_model_dir} is not a SavedModel: it has no saved_model.pb") from None
 
 
 def _called_functions(node) -> Iterable[str]:
@@ -75,13 +74,33 @@ def _node_name(tensor_name: str) -> str:
     return tensor_name.lstrip("^").split(":", 1)[0]
 
 
+# TensorProto dtype enum -> (its repeated value field, numpy dtype) for the constants a parse op takes.
+_TENSOR_VALUES = {1: ("float_val", "float32"), 2: ("double_val", "float64"), 3: ("int_val", "int32"),
+                  9: ("int64_val", "int64"), 7: ("string_val", "object")}
+
+
 def _const_values(nodes: Dict[str, object], tensor_name: str):
-    import tensorflow as tf
+    """A Const node's value as a numpy array (what tf.make_ndarray returns), read without TensorFlow."""
+    import numpy as np
 
     node = nodes.get(_node_name(tensor_name))
     if node is None or node.op != "Const":
         return None
-    return tf.make_ndarray(node.attr["value"].tensor)
+    tensor = node.attr["value"].tensor
+    if tensor.dtype not in _TENSOR_VALUES:
+        raise SignatureError(f"constant {node.name} has a dtype (enum {tensor.dtype}) a parse op does not take")
+    field, dtype = _TENSOR_VALUES[tensor.dtype]
+    shape = [int(d.size) for d in tensor.tensor_shape.dim]
+    count = int(np.prod(shape)) if shape else 1
+    if tensor.tensor_content and dtype != "object":
+        values = np.frombuffer(tensor.tensor_content, dtype=dtype)
+    else:
+        values = np.array(list(getattr(tensor, field)), dtype=dtype)
+        if values.size and values.size < count:  # TF stores a repeated last value once
+            values = np.concatenate([values, np.repeat(values[-1:], count - values.size)])
+        elif not values.size and count:
+            values = np.zeros(count, dtype=dtype) if dtype != "object" else np.array([b""] * count, dtype=object)
+    return values.reshape(shape)
 
 
 def _parse_op_features(node, nodes: Dict[str, object]) -> List[InputFeature]:

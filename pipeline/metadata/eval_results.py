@@ -11,6 +11,7 @@ from typing import Optional
 
 import ml_metadata as mlmd
 
+from components import proto_io
 from components.gated_evaluator.gates import metric_name
 from pipeline.config.evaluation import TASK_METRICS
 from pipeline.dag import node_ids
@@ -21,6 +22,13 @@ from pipeline.metadata.gates import CONFIG, Gate, bound_text, change_text, find,
 from pipeline.metadata.store import MetadataError
 
 OVERALL = "overall"
+TFMA_CONFIG = "tensorflow_model_analysis.proto.config_pb2"
+TFMA_VALIDATION = "tensorflow_model_analysis.proto.validation_result_pb2"
+
+
+def _tfma(module: str, name: str):
+    """A TFMA message class without importing TFMA (components.proto_io)."""
+    return proto_io.message_class(module, f"tensorflow_model_analysis.{name}")
 
 
 def slice_name(slice_key) -> str:
@@ -39,10 +47,8 @@ def slice_spec_name(spec) -> str:
 
 def load_metrics(evaluation_uri: str) -> dict[str, dict[str, dict[str, float]]]:
     """{model ('candidate'|'baseline'): {slice: {metric: value}}}, diffs excluded."""
-    import tensorflow_model_analysis as tfma
-
     out: dict[str, dict[str, dict[str, float]]] = {"candidate": {}, "baseline": {}}
-    for metrics in tfma.load_metrics(evaluation_uri):
+    for metrics in proto_io.tfma_records(evaluation_uri, "metrics", "MetricsForSlice"):
         name = slice_name(metrics.slice_key)
         for kv in metrics.metric_keys_and_values:
             if kv.key.is_diff or not kv.value.HasField("double_value"):
@@ -54,13 +60,8 @@ def load_metrics(evaluation_uri: str) -> dict[str, dict[str, dict[str, float]]]:
 
 def load_validation(evaluation_uri: str):
     """TFMA's ValidationResult (an empty one when the evaluation has no validations file)."""
-    import tensorflow as tf
-    import tensorflow_model_analysis as tfma
-    from tensorflow_model_analysis.proto import validation_result_pb2
-
-    if not tf.io.gfile.glob(os.path.join(evaluation_uri, "validations*")):
-        return validation_result_pb2.ValidationResult()
-    return tfma.load_validation_result(evaluation_uri)
+    records = proto_io.tfma_records(evaluation_uri, "validations", "ValidationResult", TFMA_VALIDATION)
+    return records[0] if records else _tfma(TFMA_VALIDATION, "ValidationResult")()
 
 
 def failed_checks(evaluation_uri: str, validation=None) -> set[tuple[str, str, str]]:
@@ -76,18 +77,17 @@ def failed_checks(evaluation_uri: str, validation=None) -> set[tuple[str, str, s
 
 def load_eval_config(evaluation_uri: str):
     """The EvalConfig TFMA used (its defaults applied: without a baseline, no change thresholds)."""
-    with open(os.path.join(evaluation_uri, "eval_config.json")) as f:
+    with proto_io.open_file(os.path.join(evaluation_uri, "eval_config.json"), "r") as f:
         raw = json.load(f)
     return parse_eval_config(raw.get("evalConfig", raw))
 
 
 def parse_eval_config(raw):
     """An EvalConfig from its JSON (a dict, or a string as the Evaluator's `eval_config` exec property)."""
-    import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
 
     raw = json.loads(raw) if isinstance(raw, str) else raw
-    return json_format.ParseDict(raw, tfma.EvalConfig(), ignore_unknown_fields=True)
+    return json_format.ParseDict(raw, _tfma(TFMA_CONFIG, "EvalConfig")(), ignore_unknown_fields=True)
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,12 @@ def _metric_name(config) -> str:
 def _thresholds(eval_config) -> list[tuple[str, object, object]]:
     """(metric, SlicingSpec, MetricThreshold) for every threshold in the config; a threshold set on the metric
     itself applies to each of the config's slicing specs."""
-    from tensorflow_model_analysis.proto import config_pb2
-
     out = []
     for spec in eval_config.metrics_specs:
         for config in spec.metrics:
             name = _metric_name(config)
             if config.HasField("threshold"):
-                for s in eval_config.slicing_specs or [config_pb2.SlicingSpec()]:
+                for s in eval_config.slicing_specs or [_tfma(TFMA_CONFIG, "SlicingSpec")()]:
                     out.append((name, s, config.threshold))
             for per_slice in config.per_slice_thresholds:
                 for s in per_slice.slicing_specs:

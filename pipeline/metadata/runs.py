@@ -91,14 +91,17 @@ def node_executions(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) 
     type_names = {t.id: t.name for t in store.get_artifact_types()}
     result: dict[str, NodeExecution] = {}
     prefix = f"{pipeline_name}."
-    for node_ctx in store.get_contexts_by_type(NODE_CONTEXT):
-        if not node_ctx.name.startswith(prefix):
-            continue
-        node_id = node_ctx.name[len(prefix):]
-        mine = [executions[e.id] for e in store.get_executions_by_context(node_ctx.id) if e.id in executions]
-        if not mine:
-            continue
-        execution = max(mine, key=lambda e: e.id)
+    # Each of this run's executions names its node through its node context. (Asking each node context for its
+    # executions instead returns every run's: the runs list grew slower with every run in the store.)
+    node_type = next((t.id for t in store.get_context_types() if t.name == NODE_CONTEXT), None)
+    latest: dict[str, metadata_store_pb2.Execution] = {}
+    for execution in executions.values():
+        for ctx in store.get_contexts_by_execution(execution.id):
+            if ctx.type_id == node_type and ctx.name.startswith(prefix):
+                node_id = ctx.name[len(prefix):]
+                if node_id not in latest or execution.id > latest[node_id].id:
+                    latest[node_id] = execution
+    for node_id, execution in sorted(latest.items()):
         outputs: dict[str, list[Artifact]] = {}
         inputs: dict[str, list[Artifact]] = {}
         events = store.get_events_by_execution_ids([execution.id])
