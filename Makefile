@@ -11,7 +11,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup mariadb run test test-unit test-e2e bench lock clean
+.PHONY: help setup mariadb chromium run test test-unit test-e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,16 +38,29 @@ mariadb: ## install mariadb-server for the shared-store tests (root, Debian)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; \
 	fi
 
+# The browser tests drive Debian's chromium with Playwright (tests/browser.py); they fail, never skip, without it.
+# Playwright never downloads a browser here (no `playwright install`).
+chromium: ## install Debian's chromium for the browser tests of the report and the UI (root, Debian)
+	@if test -x /usr/bin/chromium; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make chromium: chromium is not installed and this is not root with apt-get: install chromium" \
+	       "(Debian: sudo apt-get install chromium), or the browser tests will fail" >&2; \
+	else \
+	  echo "installing chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 run: setup ## run the default (taxi) pipeline end to end; ARGS="--no-cache" etc. passes flags to `tfx-e2e run`
 	$(VENV)/bin/tfx-e2e run $(ARGS)
 
-test: setup mariadb ## run the whole test suite (unit + end-to-end pipeline runs)
+test: setup mariadb chromium ## run the whole test suite (unit + end-to-end pipeline runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## run only the fast unit tests
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-e2e: setup mariadb ## run only the end-to-end pipeline tests
+test-e2e: setup mariadb chromium ## run only the end-to-end pipeline tests
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: setup ## run every benchmark (side by side with the official TFX example, cache, serving, 1x/10x/100x scale) and write benchmarks/RESULTS.md; BENCH_ARGS="--only cache" etc.

@@ -156,6 +156,7 @@ def _record_and_report(args: argparse.Namespace, cfg: Any, home: Any, result: An
         "code_fingerprint": code_digest(),
         "wall_seconds": result.wall_seconds,
         "node_seconds": node_seconds,
+        "dag": result.dag or None,
         "error": error,
         "log_file": str(log_file) if log_file else None,
     }

@@ -1,6 +1,10 @@
-"""Shared test set-up: Keras 2 before TensorFlow (trainer_module does it), sample data, CLI runner."""
+"""Shared test set-up: Keras 2 before TensorFlow (trainer_module does it), sample data, CLI runner, and the browser
+tests' chromium, UI server and hostile-data run."""
 
 import trainer_module  # noqa: F401  (must precede any TensorFlow import: sets TF_USE_LEGACY_KERAS=1)
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +62,109 @@ def taxi_runs(taxi_sample, tmp_path_factory):
         results.append(support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *extra]))
         versions.append(support.pushed_versions(home / "serving" / "taxi"))
     return home, results, versions
+
+
+# ------------------------------------------------------------------------------------------------ browser tests
+
+@pytest.fixture(scope="session")
+def chromium_browser(tmp_path_factory):
+    """Debian's chromium driven by Playwright (tests/browser.py), one fresh profile for the session, closed at the end.
+
+    Not installed is a failure, never a skip: `make chromium` (root, Debian) installs it."""
+    from tests import browser
+
+    if not browser.installed():
+        pytest.fail(browser.INSTALL_HINT, pytrace=False)
+    if not browser.playwright_installed():
+        pytest.fail(browser.PLAYWRIGHT_HINT, pytrace=False)
+    with browser.chromium(tmp_path_factory.mktemp("chromium")) as session:
+        yield session
+
+
+@pytest.fixture()
+def browser_page(chromium_browser):
+    """A fresh page recording its requests, console errors and page errors (tests/browser.Page)."""
+    page = chromium_browser.new_page()
+    yield page
+    page.close()
+
+
+# A tiny CSV whose data carries markup: a category value that is a script and a column name that closes an attribute
+# and adds an <img onerror>. CsvExampleGen reads the column name as is (its quotes are not at the start of the header
+# cell, so the header is still plain comma-separated names). The label function does not exist, so the run fails
+# inside Transform after StatisticsGen has recorded the data: one cheap run is both "the failed run" and the
+# escaping test's run. Pipeline names are restricted to letters, digits, - and _ (config checks).
+HOSTILE_VALUE = "<script>window.__pwned=1</script>"
+HOSTILE_COLUMN = 'x"><img src=x onerror="window.__pwned=2">'
+HOSTILE_CONFIG = """name: hostile
+example_gen: csv
+data: {data}
+task: binary
+label: {{name: outcome, fn: trainer_module.labels.no_such_label, inputs: [y]}}
+"""
+
+
+@dataclass
+class HostileRun:
+    home: Path
+    result: support.CliResult
+    run_id: str
+    runs_page: object  # tests/browser.Page: the UI's runs list, loaded before the run (reload it to see the run)
+    links_before: list[str]  # the run links that page showed
+    tree_before: dict  # support.tree_digest(home, with_dirs=True) just before and just after the run
+    tree_after: dict
+
+
+@pytest.fixture(scope="session")
+def ui_home(taxi_runs, tmp_path_factory):
+    """A copy of the taxi home (its four runs; artifact URIs still point into the original) that the UI tests serve
+    and add a run to, so the shared taxi home keeps exactly its four runs."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("ui") / "home"
+    shutil.copytree(taxi_runs[0], home, symlinks=True)
+    return home
+
+
+@pytest.fixture(scope="session")
+def ui_server(ui_home):
+    """`tfx-e2e ui --home <ui_home> --port 0` for the session (stopped by pid at the end); .url is where it listens;
+    .tree_at_start is the home's digest when it started."""
+    from tests.browser import UiServer
+
+    server = UiServer(ui_home, support.ROOT)
+    server.tree_at_start = support.tree_digest(ui_home, with_dirs=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_run(ui_server, chromium_browser, tmp_path_factory):
+    """The hostile CSV run (fails in Transform) added to the UI's home while the UI serves it, after a page had
+    loaded the runs list."""
+    from pipeline.metadata import runs as R
+    from pipeline.metadata.store import open_store, sqlite_config
+
+    root = tmp_path_factory.mktemp("hostile")
+    lines = [f"size,color,{HOSTILE_COLUMN},y"]
+    for i in range(60):
+        color = HOSTILE_VALUE if i % 2 == 0 else ("red", "blue")[i // 2 % 2]
+        lines.append(f"{i % 9 + 1},{color},{'ab'[i % 3 % 2]},{i % 2}")
+    (root / "data").mkdir()
+    (root / "data" / "data.csv").write_text("\n".join(lines) + "\n")
+    config = root / "hostile.yaml"
+    config.write_text(HOSTILE_CONFIG.format(data=root / "data"))
+
+    page = chromium_browser.new_page()
+    page.goto(ui_server.url + "/")
+    links = page.page.eval_on_selector_all("a[href^='/run/']", "els => els.map(e => e.getAttribute('href'))")
+    tree_before = support.tree_digest(ui_server.home, with_dirs=True)
+    result = support.cli(["run", "--config", config, "--home", ui_server.home])
+    tree_after = support.tree_digest(ui_server.home, with_dirs=True)
+    store = open_store(sqlite_config(ui_server.home / "metadata.sqlite", create=False))
+    run_ids = R.run_ids(store, "hostile")
+    assert len(run_ids) == 1, (run_ids, result.stdout, result.stderr)
+    return HostileRun(ui_server.home, result, run_ids[0], page, links, tree_before, tree_after)

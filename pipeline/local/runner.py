@@ -72,6 +72,9 @@ class RunResult:
     failed_node: Optional[str] = None
     error: Optional[BaseException] = None
     wall_seconds: float = 0.0
+    # The pipeline's shape as built ({"nodes": [ids], "edges": [[upstream, node], ...]}): the report draws the nodes a
+    # failed run never started from it.
+    dag: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,13 @@ class NodeProgress:
         return node_id
 
 
+def dag_shape(tfx_pipeline) -> dict:
+    """{"nodes": node ids in the pipeline's order, "edges": [[upstream id, node id], ...]}."""
+    nodes = [c.id for c in tfx_pipeline.components]
+    edges = sorted([u.id, c.id] for c in tfx_pipeline.components for u in c.upstream_nodes)
+    return {"nodes": nodes, "edges": edges}
+
+
 def run(
     cfg: PipelineConfig,
     home: Home,
@@ -147,7 +157,8 @@ def run(
     tfx_pipeline = create_pipeline(cfg, where, target)
     run_id = patches.new_run_id()
     ir = patches.compile_ir(tfx_pipeline, run_id)
-    result = RunResult(run_id=run_id, pipeline_name=cfg.name, home=home, connection=connection)
+    result = RunResult(run_id=run_id, pipeline_name=cfg.name, home=home, connection=connection,
+                       dag=dag_shape(tfx_pipeline))
 
     progress = NodeProgress(
         on_event, lambda node_id: mlmd_runs.node_executions(open_store(connection), cfg.name, run_id).get(node_id)

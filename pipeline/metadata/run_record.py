@@ -1,5 +1,6 @@
 """What `tfx-e2e run` knew about a run that TFX does not record: the effective config (after --set and the flags),
-the flags, package versions, the code fingerprint, wall time, each node's seconds, the error line and the log file.
+the flags, package versions, the code fingerprint, wall time, each node's seconds, the pipeline's shape (its nodes
+and edges, also those a failed run never started), the error line and the log file.
 
 Stored as custom properties (prefix `tfx_e2e_`) of the run's MLMD context (type `pipeline_run`, named by the run id),
 so every reader of the store — `tfx-e2e report`, the UI, on this machine or another sharing a MySQL store — sees the
@@ -20,7 +21,7 @@ from pipeline.metadata.runs import RUN_CONTEXT
 PREFIX = "tfx_e2e_"
 VERSIONED = ("tfx", "tensorflow", "apache-beam", "tensorflow-model-analysis", "tensorflow-transform", "ml-metadata")
 _TEXT = ("config_yaml", "config_source", "code_fingerprint", "error", "log_file")
-_JSON = ("flags", "versions", "node_seconds")
+_JSON = ("flags", "versions", "node_seconds", "dag")
 _NUMBERS = ("wall_seconds",)
 
 
@@ -58,7 +59,8 @@ def write_record(store: mlmd.MetadataStore, run_id: str, record: Mapping[str, An
 
 
 def read_record(store: mlmd.MetadataStore, run_id: str) -> dict[str, Any]:
-    """{config_yaml, config_source, flags, versions, code_fingerprint, wall_seconds, node_seconds, error, log_file},
+    """{config_yaml, config_source, flags, versions, code_fingerprint, wall_seconds, node_seconds, dag, error,
+    log_file},
     each only when recorded."""
     context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     if context is None:

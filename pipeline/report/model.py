@@ -134,7 +134,12 @@ def run_view(store: Any, pipeline: str, run_id: str, executions: dict[str, R.Nod
                 node.error, node.error_source = record["error"], record.get("log_file", "")
         view.nodes.append(node)
     view.edges = _edges(executions)
-    missing, shape = _other_runs_nodes(store, pipeline, run_id, set(executions))
+    dag = record.get("dag") or {}
+    if dag.get("nodes"):  # the shape `tfx-e2e run` recorded: exact, also for a pipeline's first, failed run
+        missing = [n for n in dag["nodes"] if n not in executions]
+        shape = [tuple(e) for e in dag.get("edges", [])]
+    else:  # runs recorded before the shape was: the newest other run that ran the missing nodes
+        missing, shape = _other_runs_nodes(store, pipeline, run_id, set(executions))
     view.nodes += [Node(n, "not run") for n in missing]
     view.edges = sorted(set(view.edges) | {(a, b) for a, b in shape if a in missing or b in missing})
     return view

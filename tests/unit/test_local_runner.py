@@ -159,3 +159,23 @@ def test_a_failure_is_charged_to_the_running_node():
     clock.now += 3
     assert progress.fail() == "Transform"
     assert events[-1] == NodeEvent("Transform", "fail", "failed", 3.0)
+
+
+def test_the_recorded_dag_shape_is_the_pipelines(tmp_path):
+    """The report draws a failed run's unstarted nodes from this shape (pipeline/report/model.py)."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    from pipeline.config.loader import load_config
+    from pipeline.dag import node_ids
+    from pipeline.dag.factory import create_pipeline
+    from pipeline.dag.targets import LocalTarget, Locations
+
+    cfg = load_config("taxi")
+    target = LocalTarget(metadata_connection_config=metadata_store_pb2.ConnectionConfig(), enable_cache=True,
+                         beam_pipeline_args=[], allow_anomalies=False)
+    where = Locations(data=str(cfg.data_dir), pipeline_root=str(tmp_path / "root"), serving_dir=str(tmp_path / "s"))
+    shape = runner.dag_shape(create_pipeline(cfg, where, target))
+    assert shape["nodes"][0] == node_ids.EXAMPLE_GEN and node_ids.PUSHER in shape["nodes"]
+    assert [node_ids.TRAINER, node_ids.EVALUATOR] in shape["edges"]
+    assert [node_ids.EVALUATOR, node_ids.PUSHER] in shape["edges"]
+    assert all(a in shape["nodes"] and b in shape["nodes"] for a, b in shape["edges"])
