@@ -1,6 +1,6 @@
 """Every benchmark of issue #7, one after the other, then benchmarks/RESULTS.md from their JSON.
 
-    python -m benchmarks [--pairs 3] [--factors 1,10,100] [--only side_by_side,cache,serving,scale] [--work DIR]
+    python -m benchmarks [--pairs 3] [--factors 1,10,100] [--only side_by_side,cache,serving,scale,report_time,ui_latency] [--work DIR]
 
 (`make bench` runs it with the defaults.) Each benchmark runs in its own interpreter so that none inherits another's
 TensorFlow state; the machine should be otherwise idle: every number is a wall-clock measurement.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.common import PYTHON, REPO, fresh_dir, machine
 
-ALL = ("side_by_side", "cache", "serving", "scale")
+ALL = ("side_by_side", "cache", "serving", "scale", "report_time", "ui_latency")
 
 
 def _step(name: str, argv: list[str]) -> float:
@@ -53,10 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     cache_work = work / "cache"
     if "cache" in only or "serving" in only:
         seconds["cache"] = _step("cache", ["benchmarks.cache", "--work", str(cache_work), "--keep-home"])
+    homes = sorted(cache_work.glob("tfx-e2e-bench-home-*"))
     if "serving" in only:
-        homes = sorted(cache_work.glob("tfx-e2e-bench-home-*"))
         seconds["serving"] = _step("serving", ["benchmarks.serving", "--home", str(homes[-1])])
+    if "report_time" in only:
+        seconds["report_time"] = _step("report_time", ["benchmarks.report_time"]
+                                       + (["--home", str(homes[-1])] if homes else []))
     shutil.rmtree(cache_work, ignore_errors=True)
+    if "ui_latency" in only:
+        seconds["ui_latency"] = _step("ui_latency", ["benchmarks.ui_latency"])
     if "scale" in only:
         seconds["scale"] = _step("scale", ["benchmarks.scale", "--factors", args.factors, "--work", str(work / "scale")])
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)

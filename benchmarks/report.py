@@ -261,6 +261,31 @@ def serving(d: Optional[dict]) -> tuple[list[str], list[list[Any]]]:
     return lines, [target]
 
 
+def see_every_run(report_time: Optional[dict], ui: Optional[dict]) -> tuple[list[str], list[list]]:
+    """Issue #13: `tfx-e2e report` on the taxi run, `tfx-e2e ui` pages on a store with 50 runs."""
+    lines = ["## 5. Report and UI (issue #13)", ""]
+    targets = []
+    if report_time:
+        r = report_time
+        lines += [f"Measured {r['machine']['date']}. `tfx-e2e report latest` on a full taxi run "
+                  "(`python -m benchmarks.report_time`), the whole command "
+                  f"in a new process: median {r['median_seconds']} s of {r['seconds']} (load average "
+                  f"{', '.join(f'{v:.1f}' for v in r['load_average'])}); the page is {r['bytes']:,} bytes.", ""]
+        targets.append(["`tfx-e2e report` on the taxi run ≤ 2 s", f"{r['median_seconds']} s", _fmt(r["met"])])
+    if ui:
+        pages = ui["pages"]
+        rows = [[name, p["requests"], p["first_ms"], p["p50_ms"], p["p90_ms"], p["max_ms"]] for name, p in pages.items()]
+        lines += [f"Measured {ui['machine']['date']}. `tfx-e2e ui` over a store with {ui['runs']} runs "
+                  "(`python -m benchmarks.ui_latency`), sequential GETs from another process:", ""]
+        lines += _table(["page", "requests", "first ms", "p50 ms", "p90 ms", "max ms"], rows)
+        worst = max(p["p50_ms"] for p in pages.values())
+        targets.append([f"UI page p50 on {ui['runs']} runs ≤ 300 ms", f"{worst} ms (slowest page)",
+                        _fmt(worst <= 300)])
+    if len(lines) == 2:
+        lines.append("Not run.")
+    return lines, targets
+
+
 def main() -> int:
     sbs, cch, scl, srv = (read_json(n) for n in ("side_by_side", "cache", "scale", "serving"))
     durations = read_json("durations") or {}
@@ -270,6 +295,9 @@ def main() -> int:
         lines, t = builder(data)
         sections.append("\n".join(lines))
         targets += t
+    lines, t = see_every_run(read_json("report_time"), read_json("ui_latency"))
+    sections.append("\n".join(lines))
+    targets += t
     head = [
         "# Benchmarks (issue #7)",
         "",
