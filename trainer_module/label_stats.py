@@ -145,7 +145,3 @@ def write_naive_model(serving_model_dir: str, record: dict[str, Any]) -> str:
     with tf.io.gfile.GFile(path, "w") as f:
         json.dump(record, f, indent=2)
     return path
-
-
-def finite(value: float) -> Optional[float]:
-    return value if math.isfinite(value) else None

@@ -65,3 +65,10 @@ def write(model_run_dir: str, summary: Mapping[str, Any]) -> str:
     with tf.io.gfile.GFile(path, "w") as f:
         json.dump(summary, f, indent=2)
     return path
+
+
+def read(model_run_dir: str) -> dict[str, Any]:
+    """The summary a Trainer run wrote (local paths; the readers of a finished run). OSError or ValueError when
+    it is missing or not JSON."""
+    with open(os.path.join(model_run_dir, SUMMARY_FILE), encoding="utf-8") as f:
+        return json.load(f)

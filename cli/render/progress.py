@@ -14,8 +14,9 @@ from typing import Callable, Iterator, Optional, TextIO
 from pipeline.dag import node_ids
 
 
-def _loss(value: Optional[float]) -> str:
-    """A loss as the run summary prints numbers (cli/render/run.py imports this module, not the reverse)."""
+def number(value: Optional[float]) -> str:
+    """A metric or loss as the run summary and the progress line print it (cli/render/run.py imports this module,
+    not the reverse)."""
     if value is None:
         return "-"
     return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.6g}"
@@ -66,7 +67,7 @@ def training_text(record: dict, columns: int, used: int) -> str:
         return f"fit done after epoch {epoch}/{epochs}; exporting the model"
     head = f"epoch {epoch}/{epochs} "
     steps, step = int(record.get("steps") or 0), int(record.get("step") or 0)
-    tail = f" {step}/{steps} loss {_loss(record.get('loss'))}"
+    tail = f" {step}/{steps} loss {number(record.get('loss'))}"
     if record.get("phase") == "validate":
         tail += " validating"
     widest_tail = len(f" {steps}/{steps} loss -0.0000 validating")
@@ -76,8 +77,8 @@ def training_text(record: dict, columns: int, used: int) -> str:
 
 def epoch_line(done: dict, epochs: int) -> str:
     """A finished epoch, kept on screen above the live line."""
-    val = "" if done.get("val_loss") is None else f"  val_loss {_loss(done['val_loss'])}"
-    return (f"    epoch {done['epoch']}/{epochs}  loss {_loss(done.get('loss'))}{val}"
+    val = "" if done.get("val_loss") is None else f"  val_loss {number(done['val_loss'])}"
+    return (f"    epoch {done['epoch']}/{epochs}  loss {number(done.get('loss'))}{val}"
             f"  {done.get('seconds', 0.0):.1f} s")
 
 

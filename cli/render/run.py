@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
+from cli.render.progress import number
 from pipeline.metadata.gates import bound_text
 
 
@@ -55,10 +56,7 @@ def report_text(report: Any) -> str:
     return "" if report is None else f"report       {report}\n"
 
 
-def _fmt(value: Optional[float]) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.6g}"  # a price's MSE would not fit
+_fmt = number  # a price's MSE keeps its column: 6 significant digits from 1e5 on
 
 
 def label_line(label: dict, train_rows: Optional[int]) -> Optional[str]:

@@ -3,8 +3,6 @@ blessing, push."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -16,7 +14,7 @@ from pipeline.metadata import statistics
 from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
 from pipeline.metadata.gates import Gate, config_gates, find, read_gates
 from pipeline.metadata.runs import Artifact, NodeExecution
-from trainer_module.training_summary import SUMMARY_FILE
+from trainer_module import training_summary
 
 
 @dataclass(frozen=True)
@@ -83,10 +81,8 @@ def read_metrics(evaluation_uri: str, cfg: PipelineConfig,
 
 def trained_label(model_run_uri: str) -> Optional[dict]:
     """What the Trainer recorded about the label (trainer_module.training_summary), or None."""
-    path = os.path.join(model_run_uri, SUMMARY_FILE)
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("label")
+        return training_summary.read(model_run_uri).get("label")
     except (OSError, ValueError):
         return None
 

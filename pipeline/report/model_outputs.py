@@ -14,7 +14,7 @@ from components.atomic_pusher.properties import (PUSH_REUSED_KEY, PUSHED_DESTINA
 from pipeline.dag import node_ids
 from pipeline.metadata.runs import NodeExecution
 from pipeline.report.problems import output, problem
-from trainer_module.training_summary import SUMMARY_FILE
+from trainer_module import training_summary
 
 SAVED_MODEL = "tensorflow.core.protobuf.saved_model_pb2"
 PREDICTION_LOG = "tensorflow_serving.apis.prediction_log_pb2"
@@ -71,8 +71,7 @@ def training(executions: dict[str, NodeExecution]) -> Optional[TrainingView]:
         return None
     view = TrainingView(uri=model_run.uri)
     try:
-        with open(os.path.join(model_run.uri, SUMMARY_FILE), encoding="utf-8") as f:
-            view.summary = json.load(f)
+        view.summary = training_summary.read(model_run.uri)
     except (OSError, ValueError) as err:
         view.problems.append(f"training summary not readable: {problem(err)}")
     try:
