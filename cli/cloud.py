@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cli import checks, flags, logfile
-from cli.errors import EXIT_OK, EXIT_USAGE
+from cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from cli.render.validation import print_validation
 
 COMPILED_HINT = "give a PipelineJob JSON written by `tfx-e2e compile`"
 
 
 def add_parsers(sub: Any) -> None:
-    from kubeflow.targets import TARGETS, VERTEX
+    from kubeflow.targets import SUBMIT_TARGETS, TARGETS, VERTEX
 
     comp = sub.add_parser("compile", help="compile the pipeline for Vertex AI or Kubeflow Pipelines v2 (PipelineJob JSON)")
     comp.add_argument("--target", required=True, choices=TARGETS, help="Vertex AI Pipelines or Kubeflow Pipelines v2")
@@ -49,9 +49,11 @@ def add_parsers(sub: Any) -> None:
     flags.add_home(val, "validate", "home directory")
     val.set_defaults(handler=cmd_validate)
 
-    subm = sub.add_parser("submit", help="submit a compiled pipeline to Vertex AI or Kubeflow Pipelines")
+    subm = sub.add_parser("submit", help="submit a compiled pipeline to Vertex AI or Kubeflow Pipelines, or run it here "
+                                         "(--target local)")
     subm.add_argument("file", type=Path, help="the PipelineJob JSON `tfx-e2e compile` wrote")
-    subm.add_argument("--target", required=True, choices=TARGETS)
+    subm.add_argument("--target", required=True, choices=SUBMIT_TARGETS,
+                      help="vertex | kubeflow: send it; local: execute the compiled file on this machine")
     subm.add_argument("--project", help="Vertex AI: Google Cloud project")
     subm.add_argument("--region", help="Vertex AI: region, e.g. us-central1")
     subm.add_argument("--service-account", help="the service account the pipeline's steps run as")
@@ -60,6 +62,19 @@ def add_parsers(sub: Any) -> None:
     subm.add_argument("--namespace", help="Kubeflow Pipelines: the Kubernetes namespace (multi-user installs)")
     subm.add_argument("--experiment", help="the experiment to file the run under")
     subm.add_argument("--dry-run", action="store_true", help="validate and print the request; no network access")
+    subm.add_argument("--workdir", type=Path, metavar="DIR",
+                      help="local: where runs, their ML Metadata record and logs go (default <home>/kfp-local)")
+    subm.add_argument("--gcs-mirror", type=Path, metavar="DIR",
+                      help="local: gs://BUCKET/PATH is read and written at DIR/BUCKET/PATH (default <workdir>/gcs)")
+    subm.add_argument("--param", dest="params", type=parse_param, action="append", default=[], metavar="NAME=VALUE",
+                      help="local: override a runtime parameter, e.g. --param data-root=./my-data (repeatable)")
+    subm.add_argument("--only", nargs="+", default=[], metavar="TASK",
+                      help="local: execute only these tasks; earlier tasks come from the cache, later ones do not run")
+    subm.add_argument("--parallel", type=int, default=1, metavar="N",
+                      help="local: run up to N independent tasks at once (default 1)")
+    subm.add_argument("--beam-mode", default="auto", choices=("auto", "as-compiled", "in_memory", "multi_processing"),
+                      help="local: the DirectRunner's mode inside tasks; auto (default): in_memory below 100 MB of "
+                           "local input, as tfx-e2e run chooses")
     flags.add_home(subm, "submit", "home directory")
     subm.set_defaults(handler=cmd_submit)
 
@@ -94,11 +109,27 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_USAGE
 
 
+def parse_param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"--param expects NAME=VALUE (e.g. data-root=./my-data), got {text!r}")
+    return name.strip(), value
+
+
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     from kubeflow.submit import format_result, submit
+    from kubeflow.targets import LOCAL
 
     home = checks.home(args.home)
     path = checks.input_file(args.file, "", COMPILED_HINT)
+    if args.target == LOCAL:
+        return _submit_local(args, path, home, out)
+    local_only = [flag for flag, value in (("--workdir", args.workdir), ("--gcs-mirror", args.gcs_mirror),
+                                           ("--param", args.params), ("--only", args.only),
+                                           ("--parallel", args.parallel != 1),
+                                           ("--beam-mode", args.beam_mode != "auto")) if value]
+    if local_only:
+        raise UsageError(f"{', '.join(local_only)} only apply to --target local.")
     with logfile.capture(logfile.new(home, "submit")):  # validation imports TensorFlow (noisy)
         result = submit(
             path, args.target, project=args.project, region=args.region,
@@ -108,3 +139,20 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     for line in format_result(result):
         print(line, file=out)
     return EXIT_OK
+
+
+def _submit_local(args: argparse.Namespace, path: Path, home, out: TextIO) -> int:
+    from kubeflow.local import LocalOptions, run_local
+    from kubeflow.local.summary import image_note, lines
+
+    if args.dry_run:
+        raise UsageError("--dry-run does not apply to --target local (nothing is sent); drop it.")
+    workdir = checks.home(args.workdir).root if args.workdir else home.root / "kfp-local"
+    mirror = checks.home(args.gcs_mirror).root if args.gcs_mirror else None
+    options = LocalOptions(workdir=workdir, gcs_mirror=mirror, params=dict(args.params), only=tuple(args.only),
+                           no_cache=args.no_cache, parallel=args.parallel, beam_mode=args.beam_mode)
+    print(f"running {path} here (--target local): {image_note()}", file=out)
+    result = run_local(path, options, lambda line: print(line, file=out, flush=True))
+    for line in lines(result):
+        print(line, file=out)
+    return EXIT_FAILED if result.failed else EXIT_OK

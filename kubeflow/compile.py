@@ -43,9 +43,14 @@ def default_output(cfg: PipelineConfig, target: str) -> Path:
 
 
 def beam_args(options: CompileOptions) -> list[str]:
-    """In-container DirectRunner (all cores), or Dataflow with this project's image for its workers."""
+    """In-container DirectRunner (all cores), or Dataflow with this project's image for its workers. The direct
+    runner's workers are the container's own processes, installed from requirements.lock (the image's working
+    directory has it): naming it spares each Beam component TFX's sdist build of the tfx package (~2 s each; see
+    pipeline.local.beam.DEPENDENCIES_ARG)."""
     if options.beam_runner == "direct":
-        return ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+        from pipeline.local.beam import DEPENDENCIES_ARG
+
+        return ["--direct_running_mode=multi_processing", "--direct_num_workers=0", DEPENDENCIES_ARG]
     return [
         "--runner=DataflowRunner",
         f"--project={options.project}",

@@ -27,7 +27,7 @@ a patch that silently does nothing or the wrong thing. No public API gives the s
    dependencies of components that declare them (`_resolve_pip_dependencies`); no component here declares any.
 
 (TFX's ephemeral-sdist step needs no patch: pipeline.local.runner's Beam arguments name the workers' requirements,
-and TFX's make_beam_dependency_flags then skips it; see runner.DEPENDENCIES_ARG.)
+and TFX's make_beam_dependency_flags then skips it; see beam.DEPENDENCIES_ARG.)
 """
 
 from __future__ import annotations

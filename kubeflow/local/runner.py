@@ -1,0 +1,346 @@
+"""`tfx-e2e submit FILE --target local`: execute a compiled PipelineJob on this machine as KFP's v2 backend would.
+Tasks run in dependency order (independent ones in parallel with `parallel` > 1); a container task's `command` and
+placeholder-substituted `args` run as a process with this project's venv on PATH in place of the image; resolvers
+and importers run here against the workdir's ML Metadata record, which also holds the cache."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from kubeflow.local import executor_input as ei
+from kubeflow.local import beam_mode, preflight, resolver
+from kubeflow.local.errors import LocalRunError
+from kubeflow.local.executor_input import Artifact, TaskOutputs
+from kubeflow.local.mirror import GcsMirror
+from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task
+from kubeflow.local.store import CACHED, COMPLETE, FAILED, LocalStore
+from kubeflow.local.task_process import last_error_line, run_process
+from kubeflow.local.warm import WarmPool
+from pipeline.paths import PROJECT_ROOT
+
+RAN, FROM_CACHE, FAILED_STATE, NOT_RUN = "ran", "cached", "failed", "not run"
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    workdir: Path
+    gcs_mirror: Optional[Path] = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    only: tuple[str, ...] = ()
+    no_cache: bool = False
+    parallel: int = 1
+    beam_mode: str = "auto"  # kubeflow/local/beam_mode.py
+    warm: bool = True  # python -m tasks start in processes that imported TensorFlow/TFX ahead (kubeflow/local/warm.py)
+
+
+@dataclass
+class TaskResult:
+    name: str
+    state: str  # RAN | FROM_CACHE | FAILED_STATE | NOT_RUN
+    seconds: float = 0.0
+    kind: str = CONTAINER
+    detail: str = ""  # cached: the job it came from; resolver: what it found; failed: the last error line
+    log: Optional[Path] = None
+
+
+@dataclass
+class LocalResult:
+    job_id: str
+    job: CompiledJob
+    workdir: Path
+    mirror: GcsMirror
+    results: list[TaskResult]
+    outputs: dict[str, TaskOutputs]
+    mappings: list[tuple[str, str, str]]  # (cloud location, local path, where it came from)
+    beam_note: str
+    seconds: float
+
+    @property
+    def failed(self) -> Optional[TaskResult]:
+        return next((r for r in self.results if r.state == FAILED_STATE), None)
+
+
+def _typed(job: CompiledJob, name: str, text: str) -> Any:
+    ptype = job.parameter_types.get(name, "STRING")
+    try:
+        if ptype in ("INT", "NUMBER_INTEGER"):
+            return int(text)
+        if ptype in ("DOUBLE", "NUMBER_DOUBLE"):
+            return float(text)
+    except ValueError:
+        raise LocalRunError(f"--param {name}={text}: {name} is a {ptype} parameter; give a number.") from None
+    if "://" not in text and (Path(text).expanduser().exists() or text.startswith((".", "~", "/"))):
+        return str(Path(text).expanduser().resolve())  # a local directory: the task processes run elsewhere
+    return text
+
+
+def apply_params(job: CompiledJob, params: Mapping[str, str]) -> dict[str, str]:
+    """--param NAME=VALUE over runtimeConfig; returns {name: "--param"} for the summary."""
+    known = sorted(job.parameter_types)
+    for name, text in params.items():
+        if name not in job.parameter_types:
+            raise LocalRunError(f"--param {name}=...: the pipeline has no parameter {name!r}; its parameters: "
+                                f"{', '.join(known) or '(none)'}.")
+        job.parameters[name] = _typed(job, name, text)
+    return {name: "--param" for name in params}
+
+
+def new_job_id(job: CompiledJob, store_dir: Path) -> str:
+    """`<pipeline>-<YYYYmmddHHMMSS>` as Vertex names jobs; a suffix when a job of that second exists already."""
+    base = "".join(c if c.isalnum() or c == "-" else "-" for c in job.pipeline_name.lower()).strip("-")
+    stamp = datetime.datetime.now().strftime("%Y%m%d%H%M%S")
+    candidate, n = f"{base}-{stamp}", 1
+    while (store_dir / "jobs" / candidate).exists():
+        n += 1
+        candidate = f"{base}-{stamp}-{n}"
+    (store_dir / "jobs" / candidate).mkdir(parents=True)
+    return candidate
+
+
+def cache_key(task: Task, parameters: Mapping[str, Any], inputs: Mapping[str, list[Artifact]], args: list[str]) -> str:
+    """What KFP's cache key covers: the component's interface, the executor, the input values and input artifacts;
+    `args` are the container's arguments as run (the Beam mode may differ from the spec's)."""
+    from google.protobuf import json_format
+
+    document = {
+        "component": json_format.MessageToDict(task.component),
+        "executor": json_format.MessageToDict(task.executor),
+        "args": list(args),
+        "parameters": dict(parameters),
+        "artifacts": {k: [(a.name, a.uri) for a in v] for k, v in inputs.items()},
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class LocalRun:
+    """One execution of a compiled job; `run()` returns its LocalResult (a failed task is a result, not an error)."""
+
+    def __init__(self, job: CompiledJob, options: LocalOptions, emit: Callable[[str], None]):
+        self.job, self.options, self.emit = job, options, emit
+        self.workdir = Path(options.workdir).resolve()
+        self.mirror = GcsMirror(options.gcs_mirror or self.workdir / "gcs")
+        self.sources = apply_params(job, options.params)
+        unknown = [t for t in options.only if t not in job.tasks]
+        if unknown:
+            raise LocalRunError(f"--only {' '.join(unknown)}: no such task; the tasks are {', '.join(job.order)}.")
+        if options.parallel < 1:
+            raise LocalRunError(f"--parallel must be 1 or more, got {options.parallel}.")
+        if options.beam_mode not in beam_mode.MODES:
+            raise LocalRunError(f"--beam-mode must be one of {', '.join(beam_mode.MODES)}, got {options.beam_mode!r}.")
+        preflight.check(job)
+        self.running_mode, self.beam_note = beam_mode.choose(options.beam_mode, job.parameters)
+        self.job_id = new_job_id(job, self.workdir)
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        about = {"file": str(job.path.resolve()), "parameters": job.parameters, "sdk": job.sdk_version}
+        self.store = LocalStore(self.workdir / "metadata.sqlite", job.pipeline_name, self.job_id, about)
+        self.outputs: dict[str, TaskOutputs] = {}
+        self.results: dict[str, TaskResult] = {}
+        self._print = threading.Lock()
+        self.pool: Optional[WarmPool] = None
+
+    # -- what the summary shows of the cloud locations ------------------------------------------------------------
+    def mappings(self) -> list[tuple[str, str, str]]:
+        found: dict[str, str] = {}
+        if self.job.pipeline_root:
+            found[self.job.pipeline_root.rstrip("/")] = "pipeline root"
+        for name, value in self.job.parameters.items():
+            for uri in self.mirror.locations_in(json.dumps(value)):
+                found.setdefault(uri, f"parameter {name}")
+        for name in self.job.order:
+            for key, spec in self.job.tasks[name].spec.inputs.parameters.items():
+                if spec.WhichOneof("kind") == "runtime_value":
+                    for uri in self.mirror.locations_in(str(spec.runtime_value)):
+                        found.setdefault(uri, f"{name}: {key}")
+        return [(uri, self.mirror.local(uri), why) for uri, why in found.items()]
+
+    # -- one task -----------------------------------------------------------------------------------------------
+    def _inputs(self, task: Task) -> dict[str, list[Artifact]]:
+        return {key: list(self.outputs[spec.task_output_artifact.producer_task].artifacts.get(
+                    spec.task_output_artifact.output_artifact_key, []))
+                for key, spec in task.spec.inputs.artifacts.items()}
+
+    def _say(self, line: str) -> None:
+        with self._print:
+            self.emit(line)
+
+    def _done(self, result: TaskResult) -> TaskResult:
+        detail = f"  ({result.detail})" if result.detail else ""
+        self._say(f"{result.state:<8} {result.name}  {result.seconds:.1f} s{detail}")
+        self.results[result.name] = result
+        return result
+
+    def _in_process(self, task: Task) -> TaskResult:
+        start = time.monotonic()
+        inputs = self._inputs(task)
+        parameters = ei.input_parameters(self.job, task, self.outputs)
+        if task.kind == IMPORTER:
+            outputs, reused = resolver.import_artifact(task, parameters, self.store, self.mirror)
+            detail = ("reused " if reused else "imported ") + ", ".join(a.uri for arts in outputs.values() for a in arts)
+        else:
+            outputs, evaluated = resolver.resolve(task, inputs, self.store)
+            reused = True
+            found = [a.name for arts in outputs.values() for a in arts]
+            detail = "found " + (", ".join(found) if found else "nothing")
+            for key, text in evaluated.items():
+                (self.logs / f"{task.name}.log").write_text(f"query {key}: {text}\n")
+        stored = self.store.record(task.name, task.kind, COMPLETE, "", inputs, outputs, parameters,
+                                   time.monotonic() - start, reuse=reused)
+        self.outputs[task.name] = TaskOutputs(stored, {})
+        return self._done(TaskResult(task.name, RAN, time.monotonic() - start, task.kind, detail))
+
+    def _container(self, task: Task) -> TaskResult:
+        start = time.monotonic()
+        inputs = self._inputs(task)
+        parameters = ei.input_parameters(self.job, task, self.outputs)
+        log = self.logs / f"{task.name}.log"
+        context = {".pipeline_job_name": self.job_id, ".pipeline_job_resource_name": f"local/pipelineJobs/{self.job_id}",
+                   ".pipeline_job_uuid": self.job_id, ".pipeline_task_name": task.name,
+                   ".pipeline_task_uuid": f"{self.job_id}-{task.name}", ".pipeline_root": self.job.pipeline_root,
+                   ".pipeline_job_create_time_utc": datetime.datetime.utcnow().isoformat() + "Z",
+                   ".pipeline_job_schedule_time_utc": ""}
+        context = {k: self.mirror.localize_text(v) for k, v in context.items()}
+        document = ei.build(self.job, self.job_id, task, parameters, inputs)
+        local = json.loads(self.mirror.localize_text(json.dumps(document)))
+        container = task.executor.container
+        env = {e.name: self.mirror.localize_text(e.value) for e in container.env}
+        log.write_text(f"# {task.name} of job {self.job_id}: the image {container.image} is not used; "
+                       f"the command runs with {Path(sys.executable).parent} on PATH, in {PROJECT_ROOT}\n")
+        self._say(f"started  {task.name}")
+        if container.lifecycle.HasField("pre_cache_check"):
+            check = container.lifecycle.pre_cache_check
+            argv = list(check.command) + [ei.substitute(a, local, context, f"task {task.name}")
+                                          for a in beam_mode.rewrite(list(check.args), self.running_mode)]
+            code = run_process(argv, log, env, self.pool)
+            if code != 0:
+                return self._failed(task, start, log, f"its pre-cache check (driver) exited with {code}")
+            driver = _read_output(Path(local["outputs"]["outputFile"]))
+            for key, value in driver.get("parameterValues", {}).items():
+                parameters[key] = json.loads(self.mirror.cloudify_text(json.dumps(value)))
+                local["inputs"]["parameterValues"][key] = value
+                local["inputs"]["parameters"][key] = ei._legacy_value(value)  # noqa: SLF001 - same module family
+        args = beam_mode.rewrite(list(container.args), self.running_mode)
+        key = cache_key(task, parameters, inputs, args)
+        use_cache = task.spec.caching_options.enable_cache and not self.options.no_cache
+        must_cache = bool(self.options.only) and task.name not in self.options.only
+        if (use_cache or must_cache) and task.name not in self.options.only:
+            hit = self.store.cached(key)
+            if hit is not None:
+                job, outputs = hit
+                self.store.record(task.name, CONTAINER, CACHED, key, inputs, outputs, parameters, 0.0, reuse=True)
+                self.outputs[task.name] = TaskOutputs(outputs, {})
+                return self._done(TaskResult(task.name, FROM_CACHE, time.monotonic() - start, CONTAINER, f"from {job}"))
+            if must_cache:
+                raise LocalRunError(
+                    f"--only {' '.join(self.options.only)}: task {task.name} runs before it and has no cached result "
+                    "for these inputs; run the whole pipeline once first.")
+        argv = list(container.command) + [ei.substitute(a, local, context, f"task {task.name}") for a in args]
+        code = run_process(argv, log, env, self.pool)
+        if code != 0:
+            return self._failed(task, start, log, f"exited with {code}")
+        produced = _read_output(Path(local["outputs"]["outputFile"]))
+        produced = json.loads(self.mirror.cloudify_text(json.dumps(produced)))
+        outputs = _merge_outputs(document, produced)
+        stored = self.store.record(task.name, CONTAINER, COMPLETE, key, inputs, outputs, parameters,
+                                   time.monotonic() - start)
+        self.outputs[task.name] = TaskOutputs(stored, dict(produced.get("parameterValues", {})))
+        return self._done(TaskResult(task.name, RAN, time.monotonic() - start, CONTAINER, "", log))
+
+    def _failed(self, task: Task, start: float, log: Path, why: str) -> TaskResult:
+        self.store.record(task.name, CONTAINER, FAILED, "", {}, {}, {}, time.monotonic() - start, reuse=True)
+        line = last_error_line(log) or why
+        return self._done(TaskResult(task.name, FAILED_STATE, time.monotonic() - start, CONTAINER, line, log))
+
+    # -- the DAG ------------------------------------------------------------------------------------------------
+    def run(self) -> LocalResult:
+        start = time.monotonic()
+        pending = list(self.job.order)
+        running: dict[concurrent.futures.Future, str] = {}
+        skipped_after_only = self._after_only()
+        self.pool = WarmPool(self.options.parallel + 1, self.workdir / "logs" / ".warm") if self.options.warm else None
+        try:
+            self._walk(pending, running, skipped_after_only)
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+        for name in pending:
+            if name not in self.results:
+                self.results[name] = TaskResult(name, NOT_RUN, kind=self.job.tasks[name].kind)
+        return LocalResult(self.job_id, self.job, self.workdir, self.mirror,
+                           [self.results[n] for n in self.job.order], self.outputs, self.mappings(),
+                           self.beam_note, time.monotonic() - start)
+
+    def _walk(self, pending: list[str], running: dict, skipped_after_only: set[str]) -> None:
+        failed = False
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.options.parallel) as pool:
+            while True:
+                ready = [n for n in pending if all(u in self.results and self.results[u].state in (RAN, FROM_CACHE)
+                                                   for u in self.job.tasks[n].upstream)]
+                name = next((n for n in ready if self.job.tasks[n].kind != CONTAINER
+                             or len(running) < self.options.parallel), None) if not failed else None
+                if name is not None:  # dependency order; readiness is looked at again after each start
+                    pending.remove(name)
+                    task = self.job.tasks[name]
+                    if name in skipped_after_only:
+                        self.results[name] = TaskResult(name, NOT_RUN, kind=task.kind, detail="after --only")
+                    elif task.kind == CONTAINER:
+                        running[pool.submit(self._container, task)] = name
+                    else:
+                        self._in_process(task)
+                    continue
+                if not running:
+                    break
+                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    failed = future.result().state == FAILED_STATE or failed
+
+    def _after_only(self) -> set[str]:
+        """With --only, the tasks downstream of the named ones are not run."""
+        if not self.options.only:
+            return set()
+        after: set[str] = set()
+        for name in self.job.order:
+            upstream = set(self.job.tasks[name].upstream)
+            if name not in self.options.only and upstream & (set(self.options.only) | after):
+                after.add(name)
+        return after
+
+
+def _read_output(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text() or "{}")
+    except ValueError:
+        raise LocalRunError(f"the executor output {path} is not JSON; see the task's log.") from None
+
+
+def _merge_outputs(document: dict, produced: dict) -> dict[str, list[Artifact]]:
+    """The output artifacts as the launcher records them: the ones planned, updated from the executor output."""
+    outputs: dict[str, list[Artifact]] = {}
+    for key, planned in document["outputs"]["artifacts"].items():
+        [base] = planned["artifacts"]
+        written = (produced.get("artifacts", {}).get(key, {}).get("artifacts") or [{}])[0]
+        outputs[key] = [Artifact(
+            name="", schema_title=ei.schema_title(base["type"]), uri=written.get("uri") or base["uri"],
+            metadata=written.get("metadata", {}), type_schema=base["type"])]
+    return outputs
+
+
+def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None]) -> LocalResult:
+    from kubeflow.local.spec import load
+
+    job = load(Path(path))
+    return LocalRun(job, options, emit).run()
