@@ -286,6 +286,27 @@ def see_every_run(report_time: Optional[dict], ui: Optional[dict]) -> tuple[list
     return lines, targets
 
 
+def submit_local(d: Optional[dict]) -> tuple[list[str], list[list]]:
+    """Issue #14: the compiled taxi pipeline run here next to `tfx-e2e run`."""
+    lines = ["## 6. The compiled pipeline run here (issue #14)", ""]
+    if not d:
+        return lines + ["Not run."], []
+    lines += [
+        f"Measured {d['machine']['date']} (`python -m benchmarks.submit_local`). The default taxi config compiled "
+        "for Vertex (gs:// roots), run with `tfx-e2e submit FILE --target local --param data-root=<bundled CSV>` "
+        "in a fresh workdir, alternating with `tfx-e2e run` into a fresh home; whole commands, wall time.", "",
+    ]
+    lines += _table(["command", "seconds", "median"], [
+        ["tfx-e2e run", ", ".join(f"{s:.1f}" for s in d["run_seconds"]), d["median_run_seconds"]],
+        ["submit --target local", ", ".join(f"{s:.1f}" for s in d["local_seconds"]), d["median_local_seconds"]],
+        ["submit --target local, rerun (every task from the cache)", f"{d['cached_rerun_seconds']:.1f}", ""],
+        ["submit --target local --beam-mode as-compiled (multi-processing Beam)", f"{d['as_compiled_beam_seconds']:.1f}", ""],
+    ])
+    lines += ["", f"Ratio {d['ratio']}× (load average {', '.join(f'{v:.1f}' for v in d['load_average'])} at the end)."]
+    return lines, [["`submit --target local` on taxi ≤ 1.5× `tfx-e2e run`",
+                    f"{d['ratio']}× ({d['median_local_seconds']} s vs {d['median_run_seconds']} s)", _fmt(d["met"])]]
+
+
 def main() -> int:
     sbs, cch, scl, srv = (read_json(n) for n in ("side_by_side", "cache", "scale", "serving"))
     durations = read_json("durations") or {}
@@ -296,6 +317,9 @@ def main() -> int:
         sections.append("\n".join(lines))
         targets += t
     lines, t = see_every_run(read_json("report_time"), read_json("ui_latency"))
+    sections.append("\n".join(lines))
+    targets += t
+    lines, t = submit_local(read_json("submit_local"))
     sections.append("\n".join(lines))
     targets += t
     head = [

@@ -35,7 +35,8 @@ def choose(mode: str, parameters: Mapping[str, Any]) -> tuple[Optional[str], str
     limit = MULTI_PROCESSING_BYTES // (1024 * 1024)
     if size >= MULTI_PROCESSING_BYTES:
         return None, f"as compiled: the local input is {size / 1e6:.0f} MB, at least {limit} MB"
-    return IN_MEMORY, (f"in_memory, as tfx-e2e run chooses for {size / 1e6:.1f} MB of local input (under {limit} MB); "
+    what = f"{size / 1e6:.1f} MB of local input" if size else "no local input directory"
+    return IN_MEMORY, (f"in_memory, as tfx-e2e run chooses for {what} (under {limit} MB); "
                        "--beam-mode as-compiled keeps the compiled mode")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -184,3 +185,24 @@ def substitute(text: str, executor_input: dict, context: Mapping[str, str], wher
         return _lookup(executor_input, path, context, where)
 
     return _PLACEHOLDER.sub(one, text)
+
+
+def read_output(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text() or "{}")
+    except ValueError:
+        raise LocalRunError(f"the executor output {path} is not JSON; see the task's log.") from None
+
+
+def merge_outputs(document: dict, produced: dict) -> dict[str, list[Artifact]]:
+    """The output artifacts as the launcher records them: the ones planned, updated from the executor output."""
+    outputs: dict[str, list[Artifact]] = {}
+    for key, planned in document["outputs"]["artifacts"].items():
+        [base] = planned["artifacts"]
+        written = (produced.get("artifacts", {}).get(key, {}).get("artifacts") or [{}])[0]
+        outputs[key] = [Artifact(
+            name="", schema_title=schema_title(base["type"]), uri=written.get("uri") or base["uri"],
+            metadata=written.get("metadata", {}), type_schema=base["type"])]
+    return outputs

@@ -9,8 +9,6 @@ import concurrent.futures
 import datetime
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ from kubeflow.local import beam_mode, preflight, resolver
 from kubeflow.local.errors import LocalRunError
 from kubeflow.local.executor_input import Artifact, TaskOutputs
 from kubeflow.local.mirror import GcsMirror
-from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task
+from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task, apply_params
 from kubeflow.local.store import CACHED, COMPLETE, FAILED, LocalStore
 from kubeflow.local.task_process import last_error_line, run_process
 from kubeflow.local.warm import WarmPool
@@ -69,31 +67,6 @@ class LocalResult:
     @property
     def failed(self) -> Optional[TaskResult]:
         return next((r for r in self.results if r.state == FAILED_STATE), None)
-
-
-def _typed(job: CompiledJob, name: str, text: str) -> Any:
-    ptype = job.parameter_types.get(name, "STRING")
-    try:
-        if ptype in ("INT", "NUMBER_INTEGER"):
-            return int(text)
-        if ptype in ("DOUBLE", "NUMBER_DOUBLE"):
-            return float(text)
-    except ValueError:
-        raise LocalRunError(f"--param {name}={text}: {name} is a {ptype} parameter; give a number.") from None
-    if "://" not in text and (Path(text).expanduser().exists() or text.startswith((".", "~", "/"))):
-        return str(Path(text).expanduser().resolve())  # a local directory: the task processes run elsewhere
-    return text
-
-
-def apply_params(job: CompiledJob, params: Mapping[str, str]) -> dict[str, str]:
-    """--param NAME=VALUE over runtimeConfig; returns {name: "--param"} for the summary."""
-    known = sorted(job.parameter_types)
-    for name, text in params.items():
-        if name not in job.parameter_types:
-            raise LocalRunError(f"--param {name}=...: the pipeline has no parameter {name!r}; its parameters: "
-                                f"{', '.join(known) or '(none)'}.")
-        job.parameters[name] = _typed(job, name, text)
-    return {name: "--param" for name in params}
 
 
 def new_job_id(job: CompiledJob, store_dir: Path) -> str:
@@ -225,7 +198,7 @@ class LocalRun:
             code = run_process(argv, log, env, self.pool)
             if code != 0:
                 return self._failed(task, start, log, f"its pre-cache check (driver) exited with {code}")
-            driver = _read_output(Path(local["outputs"]["outputFile"]))
+            driver = ei.read_output(Path(local["outputs"]["outputFile"]))
             for key, value in driver.get("parameterValues", {}).items():
                 parameters[key] = json.loads(self.mirror.cloudify_text(json.dumps(value)))
                 local["inputs"]["parameterValues"][key] = value
@@ -249,9 +222,9 @@ class LocalRun:
         code = run_process(argv, log, env, self.pool)
         if code != 0:
             return self._failed(task, start, log, f"exited with {code}")
-        produced = _read_output(Path(local["outputs"]["outputFile"]))
+        produced = ei.read_output(Path(local["outputs"]["outputFile"]))
         produced = json.loads(self.mirror.cloudify_text(json.dumps(produced)))
-        outputs = _merge_outputs(document, produced)
+        outputs = ei.merge_outputs(document, produced)
         stored = self.store.record(task.name, CONTAINER, COMPLETE, key, inputs, outputs, parameters,
                                    time.monotonic() - start)
         self.outputs[task.name] = TaskOutputs(stored, dict(produced.get("parameterValues", {})))
@@ -316,27 +289,6 @@ class LocalRun:
             if name not in self.options.only and upstream & (set(self.options.only) | after):
                 after.add(name)
         return after
-
-
-def _read_output(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text() or "{}")
-    except ValueError:
-        raise LocalRunError(f"the executor output {path} is not JSON; see the task's log.") from None
-
-
-def _merge_outputs(document: dict, produced: dict) -> dict[str, list[Artifact]]:
-    """The output artifacts as the launcher records them: the ones planned, updated from the executor output."""
-    outputs: dict[str, list[Artifact]] = {}
-    for key, planned in document["outputs"]["artifacts"].items():
-        [base] = planned["artifacts"]
-        written = (produced.get("artifacts", {}).get(key, {}).get("artifacts") or [{}])[0]
-        outputs[key] = [Artifact(
-            name="", schema_title=ei.schema_title(base["type"]), uri=written.get("uri") or base["uri"],
-            metadata=written.get("metadata", {}), type_schema=base["type"])]
-    return outputs
 
 
 def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None]) -> LocalResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from kubeflow.local.errors import LocalRunError
 
@@ -190,3 +190,28 @@ def load(path: Path) -> CompiledJob:
     )
     job.order = _order(path, tasks)
     return job
+
+
+def _typed(job: CompiledJob, name: str, text: str) -> Any:
+    ptype = job.parameter_types.get(name, "STRING")
+    try:
+        if ptype in ("INT", "NUMBER_INTEGER"):
+            return int(text)
+        if ptype in ("DOUBLE", "NUMBER_DOUBLE"):
+            return float(text)
+    except ValueError:
+        raise LocalRunError(f"--param {name}={text}: {name} is a {ptype} parameter; give a number.") from None
+    if "://" not in text and (Path(text).expanduser().exists() or text.startswith((".", "~", "/"))):
+        return str(Path(text).expanduser().resolve())  # a local directory: the task processes run elsewhere
+    return text
+
+
+def apply_params(job: CompiledJob, params: Mapping[str, str]) -> dict[str, str]:
+    """--param NAME=VALUE over runtimeConfig; returns {name: "--param"} for the summary."""
+    known = sorted(job.parameter_types)
+    for name, text in params.items():
+        if name not in job.parameter_types:
+            raise LocalRunError(f"--param {name}=...: the pipeline has no parameter {name!r}; its parameters: "
+                                f"{', '.join(known) or '(none)'}.")
+        job.parameters[name] = _typed(job, name, text)
+    return {name: "--param" for name in params}

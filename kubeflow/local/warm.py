@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Mapping, Optional
 
-from kubeflow.local.task_process import environment
+from kubeflow.local.task_env import environment
 from pipeline.paths import PROJECT_ROOT
 
 
