@@ -129,7 +129,8 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
                                            ("--parallel", args.parallel != 1),
                                            ("--beam-mode", args.beam_mode != "auto")) if value]
     if local_only:
-        raise UsageError(f"{', '.join(local_only)} only apply to --target local.")
+        raise UsageError(f"{', '.join(local_only)} {'applies' if len(local_only) == 1 else 'apply'} only to "
+                         "--target local.")
     with logfile.capture(logfile.new(home, "submit")):  # validation imports TensorFlow (noisy)
         result = submit(
             path, args.target, project=args.project, region=args.region,

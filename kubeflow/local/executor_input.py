@@ -151,9 +151,14 @@ def _lookup(executor_input: dict, path: str, context: Mapping[str, str], where: 
     block = executor_input[side]
     if what == "parameters":
         if side == "inputs" and not fld:
-            value = block["parameterValues"].get(key)
+            if key not in block["parameterValues"]:
+                raise LocalRunError(f"{where}: {{{{${path}}}}} names parameter {key!r}, which has no value here.")
+            value = block["parameterValues"][key]
             return value if isinstance(value, str) else json.dumps(value)
         if side == "outputs" and fld == "output_file":
+            if key not in block["parameters"]:
+                raise LocalRunError(f"{where}: {{{{${path}}}}} names output parameter {key!r}, which the component "
+                                    "does not declare.")
             return block["parameters"][key]["outputFile"]
     else:
         artifacts = block["artifacts"].get(key, {}).get("artifacts", [])

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-_GCS = re.compile(r"gs://([a-z0-9][-_.a-z0-9]*)(/[^\s\"'\\,}\]]*)?")
+# Bucket names are lowercase on GCS; upper case is mapped too, so a placeholder name such as gs://BUCKET never
+# reaches a task process (which would try the real service).
+_GCS = re.compile(r"gs://([A-Za-z0-9][-_.A-Za-z0-9]*)(/[^\s\"'\\,}\]]*)?")
 
 
 class GcsMirror:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from kubeflow.local.errors import LocalRunError
-from kubeflow.local.spec import CONTAINER, CompiledJob
+from kubeflow.local import beam_mode
+from kubeflow.local.spec import CONTAINER, CompiledJob, apply_params
 from pipeline.paths import PROJECT_ROOT
 
 # Executors that call Google Cloud services instead of doing the work in their container.
@@ -69,3 +70,18 @@ def check(job: CompiledJob) -> None:
             raise LocalRunError(f"task {name} cannot run on this machine: its Beam pipeline runs on Dataflow; {RECOMPILE}.")
         if task.executor_class:
             check_executor_class(name, task.executor_class)
+
+
+def check_options(job: CompiledJob, options: Any) -> dict[str, str]:
+    """The flags' mistakes (LocalOptions) and the executors' problems, found before anything is written; applies
+    --param to the job and returns each overridden parameter's source."""
+    sources = apply_params(job, options.params)
+    unknown = [t for t in options.only if t not in job.tasks]
+    if unknown:
+        raise LocalRunError(f"--only {' '.join(unknown)}: no such task; the tasks are {', '.join(job.order)}.")
+    if options.parallel < 1:
+        raise LocalRunError(f"--parallel must be 1 or more, got {options.parallel}.")
+    if options.beam_mode not in beam_mode.MODES:
+        raise LocalRunError(f"--beam-mode must be one of {', '.join(beam_mode.MODES)}, got {options.beam_mode!r}.")
+    check(job)
+    return sources

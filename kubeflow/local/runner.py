@@ -21,7 +21,7 @@ from kubeflow.local import beam_mode, preflight, resolver
 from kubeflow.local.errors import LocalRunError
 from kubeflow.local.executor_input import Artifact, TaskOutputs
 from kubeflow.local.mirror import GcsMirror
-from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task, apply_params
+from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task, apply_params  # noqa: F401 (re-exported)
 from kubeflow.local.store import CACHED, COMPLETE, FAILED, LocalStore
 from kubeflow.local.task_process import last_error_line, run_process
 from kubeflow.local.warm import WarmPool
@@ -103,16 +103,9 @@ class LocalRun:
         self.job, self.options, self.emit = job, options, emit
         self.workdir = Path(options.workdir).resolve()
         self.mirror = GcsMirror(options.gcs_mirror or self.workdir / "gcs")
-        self.sources = apply_params(job, options.params)
-        unknown = [t for t in options.only if t not in job.tasks]
-        if unknown:
-            raise LocalRunError(f"--only {' '.join(unknown)}: no such task; the tasks are {', '.join(job.order)}.")
-        if options.parallel < 1:
-            raise LocalRunError(f"--parallel must be 1 or more, got {options.parallel}.")
-        if options.beam_mode not in beam_mode.MODES:
-            raise LocalRunError(f"--beam-mode must be one of {', '.join(beam_mode.MODES)}, got {options.beam_mode!r}.")
-        preflight.check(job)
-        self.running_mode, self.beam_note = beam_mode.choose(options.beam_mode, job.parameters)
+        self.sources = preflight.check_options(job, options)
+        local_parameters = {k: self.mirror.local(v) if isinstance(v, str) else v for k, v in job.parameters.items()}
+        self.running_mode, self.beam_note = beam_mode.choose(options.beam_mode, local_parameters)
         self.job_id = new_job_id(job, self.workdir)
         self.logs = self.workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -292,7 +285,14 @@ class LocalRun:
 
 
 def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None]) -> LocalResult:
+    """Loads and checks the file, then runs it; one run per workdir at a time (its store is SQLite): a second one
+    waits for the first and says so."""
     from kubeflow.local.spec import load
+    from pipeline.local.lock import run_lock
 
     job = load(Path(path))
-    return LocalRun(job, options, emit).run()
+    preflight.check_options(job, options)  # a mistake writes nothing, not even the workdir
+    workdir = Path(options.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    with run_lock(workdir / "run.lock", on_wait=lambda holder: emit(f"waiting: {holder} holds {workdir}")):
+        return LocalRun(job, options, emit).run()

@@ -55,9 +55,11 @@ def _read(path: Path) -> dict:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
-        cut = " (the file ends early: cut short?)" if err.pos >= len(text.rstrip()) else ""
+        ends_early = err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string")
+        cut = " (the file ends early: cut short?)" if ends_early else ""
+        msg = err.msg.removesuffix(" at")
         raise LocalRunError(
-            f"{path} is not JSON: {err.msg} at line {err.lineno} column {err.colno}{cut}; {HINT}.") from None
+            f"{path} is not JSON: {msg} at line {err.lineno} column {err.colno}{cut}; {HINT}.") from None
     if not isinstance(document, dict) or not isinstance(document.get("pipelineSpec"), dict):
         raise LocalRunError(f"{path} is JSON but not a KFP PipelineJob (no `pipelineSpec` object); {HINT}.")
     return document
@@ -200,7 +202,7 @@ def _typed(job: CompiledJob, name: str, text: str) -> Any:
         if ptype in ("DOUBLE", "NUMBER_DOUBLE"):
             return float(text)
     except ValueError:
-        raise LocalRunError(f"--param {name}={text}: {name} is a {ptype} parameter; give a number.") from None
+        raise LocalRunError(f"--param {name}={text}: {name} is a parameter of type {ptype}; give a number.") from None
     if "://" not in text and (Path(text).expanduser().exists() or text.startswith((".", "~", "/"))):
         return str(Path(text).expanduser().resolve())  # a local directory: the task processes run elsewhere
     return text

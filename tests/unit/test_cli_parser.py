@@ -42,7 +42,8 @@ DEFAULTS = {
                     tpu_type=None, replica_count=1, vertex_endpoint=None, overrides=[], out=None, home=None),
     "validate": dict(file=Path("job.json"), target="vertex", home=None),
     "submit": dict(file=Path("job.json"), target="kubeflow", project=None, region=None, service_account=None,
-                   no_cache=False, host=None, namespace=None, experiment=None, dry_run=False, home=None),
+                   no_cache=False, host=None, namespace=None, experiment=None, dry_run=False, home=None,
+                   workdir=None, gcs_mirror=None, params=[], only=[], parallel=1, beam_mode="auto"),
     "runs": dict(pipeline=None, limit=20, home=None, metadata=None, json=False),
     "show": dict(run="latest", home=None, metadata=None, json=False),
     "artifacts": dict(type_name=None, run=None, home=None, metadata=None, json=False),
@@ -82,6 +83,12 @@ FULL = {
                 "--no-cache", "--host", "http://h", "--namespace", "n", "--experiment", "e", "--dry-run", "--home", "h"],
                dict(file=Path("j.json"), target="vertex", project="p", region="r", service_account="sa", no_cache=True,
                     host="http://h", namespace="n", experiment="e", dry_run=True, home=Path("h"))),
+    "submit --target local": (["submit", "j.json", "--target", "local", "--workdir", "w", "--gcs-mirror", "m",
+                               "--param", "data-root=./d", "--param", "steps=3", "--only", "Trainer", "Evaluator",
+                               "--parallel", "2", "--beam-mode", "as-compiled", "--no-cache", "--home", "h"],
+                              dict(file=Path("j.json"), target="local", workdir=Path("w"), gcs_mirror=Path("m"),
+                                   params=[("data-root", "./d"), ("steps", "3")], only=["Trainer", "Evaluator"],
+                                   parallel=2, beam_mode="as-compiled", no_cache=True, home=Path("h"))),
     "runs": (["runs", "--pipeline", "taxi", "--limit", "3", "--home", "h", "--metadata", "sqlite:m", "--json"],
              dict(pipeline="taxi", limit=3, home=Path("h"), metadata="sqlite:m", json=True)),
     "show": (["show", "r1", "--json", "--home", "h"], dict(run="r1", json=True, home=Path("h"))),
@@ -142,12 +149,36 @@ def test_every_command_is_covered(parser):
     ["run", "--set", "no-equals-sign"],
     ["run", "--train-steps", "many"],
     ["lineage", "--format", "png"],
+    ["submit", "j.json", "--target", "dataflow"],
+    ["submit", "j.json", "--target", "local", "--param", "data-root"],  # no =
+    ["submit", "j.json", "--target", "local", "--param", "=./d"],  # no name
+    ["submit", "j.json", "--target", "local", "--beam-mode", "fast"],
+    ["submit", "j.json", "--target", "local", "--parallel", "two"],
+    ["submit", "j.json", "--target", "local", "--only"],  # at least one task
 ])
 def test_bad_flags_exit_2(parser, argv, capsys):
     with pytest.raises(SystemExit) as exited:
         parser.parse_args(argv)
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_param_without_an_equals_sign_says_what_it_expects(parser, capsys):
+    with pytest.raises(SystemExit):
+        parser.parse_args(["submit", "j.json", "--target", "local", "--param", "data-root"])
+    assert "--param expects NAME=VALUE (e.g. data-root=./my-data), got 'data-root'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, pair", [
+    ("data-root=./my-data", ("data-root", "./my-data")),
+    ("url=gs://b/x?a=b", ("url", "gs://b/x?a=b")),  # only the first = separates
+    (" name =v", ("name", "v")),
+    ("empty=", ("empty", "")),  # a value is a string: kept as given, even empty
+])
+def test_param_splits_name_and_value_at_the_first_equals_sign(text, pair):
+    from cli.cloud import parse_param
+
+    assert parse_param(text) == pair
 
 
 def test_metadata_comes_from_the_environment_for_every_command_that_reads_it(monkeypatch):
