@@ -152,8 +152,8 @@ def _submit_local(args: argparse.Namespace, path: Path, home, out: TextIO) -> in
     mirror = checks.home(args.gcs_mirror).root if args.gcs_mirror else None
     options = LocalOptions(workdir=workdir, gcs_mirror=mirror, params=dict(args.params), only=tuple(args.only),
                            no_cache=args.no_cache, parallel=args.parallel, beam_mode=args.beam_mode)
-    print(f"running {path} here (--target local): {image_note()}", file=out)
-    result = run_local(path, options, lambda line: print(line, file=out, flush=True))
+    result = run_local(path, options, lambda line: print(line, file=out, flush=True),
+                       header=f"running {path} here (--target local): {image_note()}")
     for line in lines(result):
         print(line, file=out)
     return EXIT_FAILED if result.failed else EXIT_OK

@@ -284,7 +284,7 @@ class LocalRun:
         return after
 
 
-def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None]) -> LocalResult:
+def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None], header: str = "") -> LocalResult:
     """Loads and checks the file, then runs it; one run per workdir at a time (its store is SQLite): a second one
     waits for the first and says so."""
     from kubeflow.local.spec import load
@@ -292,6 +292,8 @@ def run_local(path: Path, options: LocalOptions, emit: Callable[[str], None]) ->
 
     job = load(Path(path))
     preflight.check_options(job, options)  # a mistake writes nothing, not even the workdir
+    if header:
+        emit(header)
     workdir = Path(options.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     with run_lock(workdir / "run.lock", on_wait=lambda holder: emit(f"waiting: {holder} holds {workdir}")):

@@ -104,7 +104,7 @@ class LocalStore:
                 stored = {k: list(v) for k, v in outputs.items()}
             events, seen = [], set()
             for direction, mapping in ((self._pb.Event.INPUT, inputs), (self._pb.Event.OUTPUT, stored)):
-                for key, artifacts in mapping.items():
+                for key, artifacts in sorted(mapping.items()):  # the same key wins for a doubly given artifact
                     for i, artifact in enumerate(artifacts):
                         artifact_id = int(artifact.name.rsplit("/", 1)[1])
                         if (artifact_id, direction) in seen:  # one event per artifact and direction (MLMD's rule);
