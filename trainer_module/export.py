@@ -58,7 +58,7 @@ def serving_signatures(
     def serve_examples(serialized):
         raw = tf.io.parse_example(serialized, serving_spec)
         transformed = model.tft_layer(raw)
-        model_inputs = {name: transformed[name] for name in model.input_names}
+        model_inputs = {name: transformed[name] for name in input_specs(model)}
         outputs = model(model_inputs)
         if reconstruction:
             target = family_module.target(spec, model_inputs)
@@ -77,6 +77,14 @@ def serving_signatures(
     return {contract.SERVING_SIGNATURE: serve_examples, contract.TRANSFORM_SIGNATURE: transform_features}
 
 
+def input_specs(model: tf.keras.Model) -> dict[str, tf.TensorSpec]:
+    """The model's named inputs: a functional Keras model's, or those a non-functional one declares
+    (`export_input_specs()`, e.g. trainer_module.gbt_training.Forest)."""
+    if hasattr(model, "export_input_specs"):
+        return model.export_input_specs()
+    return {name: tf.TensorSpec(shape=t.shape, dtype=t.dtype, name=name) for name, t in zip(model.input_names, model.inputs)}
+
+
 def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any]) -> None:
     """Writes a SavedModel holding just the signatures, the variables they read and the tf.Transform graph.
 
@@ -87,11 +95,10 @@ def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any
     root = tf.Module()
     root.tft_layer = model.tft_layer  # owns the transform graph and its vocabulary assets
     root.model_variables = list(model.variables)
+    if hasattr(model, "export_resources"):  # e.g. a gbt forest: TF-DF's model resource and its assets
+        root.model_resources = model.export_resources()
     # The model's forward pass alone, on transformed features (not a serving signature): for debugging and for
     # the serving benchmark's bare-model baseline. `tf.saved_model.load(dir).call_model({name: tensor})`.
-    input_spec = {
-        name: tf.TensorSpec(shape=t.shape, dtype=t.dtype, name=name) for name, t in zip(model.input_names, model.inputs)
-    }
-    call_model = tf.function(lambda features: model(features, training=False), input_signature=[input_spec])
+    call_model = tf.function(lambda features: model(features, training=False), input_signature=[input_specs(model)])
     setattr(root, contract.CALL_MODEL, call_model)
     tf.saved_model.save(root, serving_dir, signatures=signatures)

@@ -176,6 +176,21 @@ def study_label(fn_args: FnArgs, tf_transform_output: Any, custom: Mapping[str, 
     return Label(label, names, named, naive, None)
 
 
+def _train_trees(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: Label,
+                 custom: Mapping[str, Any], setup: Setup) -> tuple[Built, dict, float, int]:
+    """The gbt family (trainer_module.gbt_training): one pass over the train split, no epochs, no warm start."""
+    from trainer_module import gbt_training
+
+    if setup.choice.name in ("multi_worker", "tpu"):
+        raise ValueError(f"model.family gbt trains on one machine's CPU; training.strategy {setup.choice.name} is "
+                         "for neural networks (use strategy auto or default).")
+    wanted = bool(fn_args.base_model or custom.get("training", {}).get("warm_start"))
+    reason = "not supported for gbt: the trees are grown anew each run" if wanted else "not requested"
+    trained = gbt_training.train(fn_args, tf_transform_output, spec, label.spec,
+                                 custom.get("model", {}).get("hparams", {}), setup.seed or 42, label.scaling)
+    return Built(trained.model, False, reason, 1), trained.history, trained.fit_seconds, 1
+
+
 def run_fn(fn_args: FnArgs) -> None:
     """Trains the configured model family on Transform's output and exports a SavedModel for TF Serving."""
     started = time.time()
@@ -193,27 +208,31 @@ def run_fn(fn_args: FnArgs) -> None:
     train_ds, eval_ds = datasets.train_and_eval(
         fn_args, tf_transform_output, spec, label.spec, family, global_batch, label.scaling
     )
-    built = build_model(setup, family, spec, custom, fn_args.base_model)
     where = destinations(fn_args, setup.chief)
-
-    epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
-    fit_started = time.time()
-    history = built.model.fit(
-        train_ds,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=eval_ds,
-        validation_steps=fn_args.eval_steps,
-        callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
-        verbose=2,
-    )
-    fit_seconds = time.time() - fit_started
+    if family == "gbt":
+        built, history, fit_seconds, steps_per_epoch = _train_trees(
+            fn_args, tf_transform_output, spec, label, custom, setup)
+    else:
+        built = build_model(setup, family, spec, custom, fn_args.base_model)
+        epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
+        fit_started = time.time()
+        history = built.model.fit(
+            train_ds,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=eval_ds,
+            validation_steps=fn_args.eval_steps,
+            callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
+            verbose=2,
+        ).history
+        fit_seconds = time.time() - fit_started
 
     signatures = export.serving_signatures(
         built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)
     )
     export.export(built.model, where.serving_dir, signatures)
-    warm_start.save(built.model, family, where.serving_dir)
+    if family != "gbt":  # trees are grown anew each run: there are no weights to start from
+        warm_start.save(built.model, family, where.serving_dir)
     if setup.chief and not models.is_reconstruction(family):
         label_stats.write_naive_model(where.serving_dir, {"task": label.spec.task, **label.record()})
     summary = training_summary.build(
@@ -228,7 +247,7 @@ def run_fn(fn_args: FnArgs) -> None:
         warm_start=built.warm,
         warm_start_reason=built.warm_reason,
         seed=setup.seed,
-        history=history.history,
+        history=history,
         steps_per_epoch=steps_per_epoch,
         fit_seconds=fit_seconds,
         wall_seconds=time.time() - started,

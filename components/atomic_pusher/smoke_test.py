@@ -20,7 +20,10 @@ def serve(model_dir: str, batch: Sequence[bytes], what: str) -> Dict[str, np.nda
     Raises RuntimeError naming the model, the output and how many examples got a non-finite value."""
     import tensorflow as tf
 
+    from trainer_module.custom_ops import register_for
+
     try:
+        register_for(model_dir)  # a gbt model's forest needs TF-DF's ops (TF Serving ≥ 2.11 has them built in)
         loaded = tf.saved_model.load(model_dir)
     except Exception as err:  # pylint: disable=broad-except  (any load failure means it cannot serve)
         raise RuntimeError(f"AtomicPusher: {what} {model_dir} cannot be loaded: {_first_line(err)}") from err

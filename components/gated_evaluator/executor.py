@@ -19,9 +19,10 @@ from absl import logging
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import proto_utils
+from tfx.utils import path_utils, proto_utils
 
 from components.gated_evaluator import gates as G
+from trainer_module import custom_ops
 from trainer_module.label_stats import NAIVE_MODEL_FILE
 
 # The change-threshold epsilon of pipeline/dag/tfma_config.py: TFMA compares a change strictly.
@@ -117,6 +118,8 @@ class Executor(evaluator_executor.Executor):
     ) -> None:
         raw_config = exec_properties.get(standard_component_specs.EVAL_CONFIG_KEY)
         models = input_dict.get(standard_component_specs.MODEL_KEY) or []
+        for model in models + list(input_dict.get(standard_component_specs.BASELINE_MODEL_KEY) or []):
+            custom_ops.register_for(path_utils.serving_model_path(model.uri))  # a gbt forest needs TF-DF's ops
         if not raw_config or not models:
             super().Do(input_dict, output_dict, exec_properties)
             return

@@ -59,9 +59,22 @@ def load_config(
         raise ConfigError(f"config file {path} cannot be read ({why}); check that it is a readable YAML file.") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values.")
+    file_family = (raw.get("model") or {}).get("family") if isinstance(raw.get("model"), dict) else None
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, path)
+    _drop_other_family_hparams(raw, file_family, overrides or {})
     return from_dict(raw, source=str(path), base_dir=path.parent)
+
+
+def _drop_other_family_hparams(raw: dict[str, Any], file_family: Any, overrides: Mapping[str, Any]) -> None:
+    """`model.hparams` are the file's family's: when an override (`--model gbt`, `--set model.family=...`) picks
+    another family and gives no hparams of its own, that family starts from its defaults (or from
+    `model.hparams_by_family`), not from hyperparameters it does not know."""
+    model = raw.get("model")
+    if not isinstance(model, dict) or "model.family" not in overrides or "model.hparams" in overrides:
+        return
+    if file_family is not None and model.get("family") != file_family:
+        model.pop("hparams", None)
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, path: Path) -> None:

@@ -93,7 +93,10 @@ def predict(model: str, input_path: Path, home: Path, config: Optional[str] = No
 
     import tensorflow as tf
 
+    from trainer_module.custom_ops import register_for
+
     try:
+        register_for(str(model_dir))  # a gbt model's forest needs TF-DF's ops
         serve = tf.saved_model.load(str(model_dir)).signatures[SERVING_SIGNATURE]
     except Exception as err:  # pylint: disable=broad-except
         raise ConfigError(f"{model_dir}: cannot load the model's {SERVING_SIGNATURE}: {type(err).__name__}: "

@@ -1,4 +1,5 @@
-"""Model families: each module exposes `build(spec, hparams) -> keras.Model`; the registry maps names to modules."""
+"""Model families: each module exposes `build(spec, hparams)`, a compiled keras.Model (gbt: an untrained TF-DF model,
+trained by trainer_module.gbt_training); the registry maps names to modules."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ FAMILIES: dict[str, str] = {
     "cnn": "trainer_module.models.cnn",
     "rnn": "trainer_module.models.rnn",
     "autoencoder": "trainer_module.models.autoencoder",
+    "gbt": "trainer_module.models.gbt",  # gradient boosted trees (TF-DF), trained by trainer_module.gbt_training
 }
 # Families whose model reproduces its inputs: trained on the module's `target(spec, features)` instead of the
 # label, and scored by its `reconstruction_error(target, reconstruction)`. A name set, so asking imports nothing.
