@@ -25,7 +25,7 @@ FLAG_KEYS = {
 
 def add_parsers(sub: Any) -> None:
     from pipeline.config.schema import BEAM_MODES
-    from trainer_module.models import FAMILIES
+    from trainer_module.models import FAMILY_CHOICES
     from trainer_module.strategy import MIXED_PRECISION_POLICIES, STRATEGIES
 
     run = sub.add_parser("run", help="run the pipeline locally (Beam DirectRunner, SQLite ML Metadata)",
@@ -37,7 +37,8 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--train-steps", type=int, metavar="N", help="override training.train_steps")
     run.add_argument("--eval-steps", type=int, metavar="N", help="override training.eval_steps")
     flags.add_set(run)
-    run.add_argument("--model", help=f"model family: {', '.join(FAMILIES)} (overrides model.family)")
+    run.add_argument("--model", help=f"model family: {', '.join(FAMILY_CHOICES)} (overrides model.family; auto trains dnn and "
+                     "gbt and keeps the better)")
     run.add_argument("--strategy", choices=STRATEGIES,
                      help="tf.distribute strategy for the Trainer (overrides training.strategy)")
     run.add_argument("--workers", type=int, metavar="N",

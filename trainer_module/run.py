@@ -7,6 +7,7 @@ Each step is a function below or a module of its own: the input (trainer_module.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ import tensorflow_transform as tft
 from absl import logging
 from tfx.components.trainer.fn_args_utils import FnArgs
 
+from trainer_module import auto_family
 from trainer_module import datasets
 from trainer_module import export
 from trainer_module import features as F
@@ -176,19 +178,40 @@ def study_label(fn_args: FnArgs, tf_transform_output: Any, custom: Mapping[str, 
     return Label(label, names, named, naive, None)
 
 
-def _train_trees(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: Label,
-                 custom: Mapping[str, Any], setup: Setup) -> tuple[Built, dict, float, int]:
-    """The gbt family (trainer_module.gbt_training): one pass over the train split, no epochs, no warm start."""
-    from trainer_module import gbt_training
+def gbt_warm_start_reason(base_model: Optional[str]) -> str:
+    """gbt has no warm start: a base model (from --warm-start) is named and not used."""
+    return "not supported for gbt: the trees are grown anew each run" if base_model else "not requested"
 
-    if setup.choice.name in ("multi_worker", "tpu"):
-        raise ValueError(f"model.family gbt trains on one machine's CPU; training.strategy {setup.choice.name} is "
-                         "for neural networks (use strategy auto or default).")
-    wanted = bool(fn_args.base_model or custom.get("training", {}).get("warm_start"))
-    reason = "not supported for gbt: the trees are grown anew each run" if wanted else "not requested"
-    trained = gbt_training.train(fn_args, tf_transform_output, spec, label.spec,
-                                 custom.get("model", {}).get("hparams", {}), setup.seed or 42, label.scaling)
-    return Built(trained.model, False, reason, 1), trained.history, trained.fit_seconds, 1
+
+def _fit(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: Label, custom: Mapping[str, Any],
+         setup: Setup, train_ds: Any, eval_ds: Any, where: Destinations, family: str) -> tuple[Built, dict, float, int]:
+    """Trains one family: (the built model, its history, fit seconds, steps per epoch). gbt grows trees in one pass
+    over the train split (trainer_module.gbt_training); the networks fit for the configured epochs."""
+    custom = auto_family.for_family(custom, family)
+    training = custom.get("training", {})
+    if family == "gbt":
+        from trainer_module import gbt_training
+
+        if setup.choice.name in ("multi_worker", "tpu"):
+            raise ValueError(f"model.family gbt trains on one machine's CPU; training.strategy {setup.choice.name} "
+                             "is for neural networks (use strategy auto or default).")
+        reason = gbt_warm_start_reason(fn_args.base_model)
+        trained = gbt_training.train(fn_args, tf_transform_output, spec, label.spec,
+                                     custom.get("model", {}).get("hparams", {}), setup.seed or 42, label.scaling)
+        return Built(trained.model, False, reason, 1), trained.history, trained.fit_seconds, 1
+    built = build_model(setup, family, spec, custom, fn_args.base_model)
+    epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
+    fit_started = time.time()
+    history = built.model.fit(
+        train_ds,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=eval_ds,
+        validation_steps=fn_args.eval_steps,
+        callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
+        verbose=2,
+    ).history
+    return built, history, time.time() - fit_started, steps_per_epoch
 
 
 def run_fn(fn_args: FnArgs) -> None:
@@ -209,23 +232,14 @@ def run_fn(fn_args: FnArgs) -> None:
         fn_args, tf_transform_output, spec, label.spec, family, global_batch, label.scaling
     )
     where = destinations(fn_args, setup.chief)
-    if family == "gbt":
-        built, history, fit_seconds, steps_per_epoch = _train_trees(
-            fn_args, tf_transform_output, spec, label, custom, setup)
+    fit = functools.partial(_fit, fn_args, tf_transform_output, spec, label, custom, setup, train_ds, eval_ds, where)
+    auto = None
+    if family == auto_family.AUTO:
+        fitted, family, auto = auto_family.choose(fit, eval_ds, spec)
     else:
-        built = build_model(setup, family, spec, custom, fn_args.base_model)
-        epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
-        fit_started = time.time()
-        history = built.model.fit(
-            train_ds,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=eval_ds,
-            validation_steps=fn_args.eval_steps,
-            callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
-            verbose=2,
-        ).history
-        fit_seconds = time.time() - fit_started
+        fitted = fit(family)
+    custom = auto_family.for_family(custom, family)
+    built, history, fit_seconds, steps_per_epoch = fitted
 
     signatures = export.serving_signatures(
         built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)
@@ -254,6 +268,8 @@ def run_fn(fn_args: FnArgs) -> None:
         inputs=[f.name for f in spec.inputs],
         label=label.record(),
     )
+    if auto is not None:
+        summary["auto"] = auto  # the candidates' eval scores and why this family was kept
     if setup.chief:
         training_summary.write(fn_args.model_run_dir, summary)
     else:

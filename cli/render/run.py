@@ -113,6 +113,9 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
     line = label_line(summary.label, summary.rows.get("train")) if summary.label else None
     if line:
         print(f"label        {line}", file=out)
+    auto = getattr(summary, "auto", None)
+    if auto:
+        print(f"model        {auto['chosen']}  (model.family auto: {auto['why']})", file=out)
     if summary.metrics:
         print("metrics      (eval split, overall slice)", file=out)
         width = max(18, *(len(_gates(m)) for m in summary.metrics))

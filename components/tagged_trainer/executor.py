@@ -36,6 +36,20 @@ def tag(model: types.Artifact, family: str) -> None:
     model.set_string_custom_property(MODEL_FAMILY_PROPERTY, family)
 
 
+def trained_family(output_dict: Dict[str, List[types.Artifact]], configured: str) -> str:
+    """The family run_fn trained: the configured one, or for `auto` the one it kept (training_summary.json)."""
+    if configured != "auto":
+        return configured
+    import tensorflow as tf
+
+    from trainer_module.training_summary import SUMMARY_FILE
+
+    model_run = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_RUN_KEY])
+    path = f"{model_run.uri.rstrip('/')}/{SUMMARY_FILE}"
+    with tf.io.gfile.GFile(path) as f:
+        return str(json.load(f)["model_family"])
+
+
 class Executor(trainer_executor.GenericExecutor):
     """GenericExecutor whose output Model carries the custom property `model_family`."""
 
@@ -48,6 +62,7 @@ class Executor(trainer_executor.GenericExecutor):
         family = configured_family(exec_properties)
         model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
         self.train(input_dict, output_dict, exec_properties)
+        family = trained_family(output_dict, family)
         tag(model, family)
         logging.info("Trainer: the model in %s is tagged %s=%r.", model.uri, MODEL_FAMILY_PROPERTY, family)
 

@@ -58,9 +58,16 @@ def _check_data(cfg: PipelineConfig, where: str) -> None:
 
 def _check_model_and_gates(cfg: PipelineConfig, where: str) -> None:
     """Known model families, and gates that name only metrics their family's objective computes."""
-    from trainer_module.models import FAMILIES  # the registry of model builders
+    from trainer_module.models import FAMILIES, FAMILY_CHOICES  # the registry of model builders
 
-    for family in (cfg.model.family, *cfg.model.hparams_by_family):
+    if cfg.model.family not in FAMILY_CHOICES:
+        raise ConfigError(f"{where}: model family {cfg.model.family!r} is unknown; known families: "
+                          f"{', '.join(sorted(FAMILY_CHOICES))}.")
+    if cfg.model.family == "auto" and cfg.model.hparams:
+        raise ConfigError(f"{where}: model.family auto trains several families; give their hyperparameters per "
+                          "family in model.hparams_by_family (e.g. {dnn: {dropout: 0.2}, gbt: {num_trees: 500}}), "
+                          "not in model.hparams.")
+    for family in cfg.model.hparams_by_family:
         if family not in FAMILIES:
             raise ConfigError(
                 f"{where}: model family {family!r} is unknown; known families: {', '.join(sorted(FAMILIES))}."

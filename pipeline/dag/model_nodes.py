@@ -24,7 +24,9 @@ def trainer_custom_config(cfg: PipelineConfig) -> dict:
     """What run_fn reads besides its inputs: the transform settings, the model family and hparams, training."""
     return {
         **F.transform_config(cfg),
-        "model": {"family": cfg.model.family, "hparams": cfg.model.effective_hparams},
+        "model": {"family": cfg.model.family, "hparams": cfg.model.effective_hparams,
+                  # auto trains several families (trainer_module.auto_family): each with its own hparams
+                  **({"hparams_by_family": dict(cfg.model.hparams_by_family)} if cfg.model.family == "auto" else {})},
         "training": {
             "batch_size": cfg.training.batch_size,
             "epochs": cfg.training.epochs,

@@ -42,6 +42,7 @@ class RunSummary:
     pushed: Optional[str] = None  # the version directory of this run's push
     pushed_now: bool = False  # False when the Pusher was served from cache (nothing new pushed)
     label: Optional[dict] = None  # the Trainer's record of the label (training_summary.json "label")
+    auto: Optional[dict] = None  # model.family auto: the candidates' scores and the family kept ("auto")
 
 
 def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[Artifact]:
@@ -79,12 +80,12 @@ def read_metrics(evaluation_uri: str, cfg: PipelineConfig,
     return rows, bool(baseline)
 
 
-def trained_label(model_run_uri: str) -> Optional[dict]:
-    """What the Trainer recorded about the label (trainer_module.training_summary), or None."""
+def trained_record(model_run_uri: str) -> dict:
+    """What the Trainer recorded (trainer_module.training_summary), or {} when it wrote nothing readable."""
     try:
-        return training_summary.read(model_run_uri).get("label")
+        return training_summary.read(model_run_uri)
     except (OSError, ValueError):
-        return None
+        return {}
 
 
 def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunSummary:
@@ -98,7 +99,8 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
         summary.anomalies = read_findings(split_dirs(anomalies.uri))
     model_run = _one(executions, node_ids.TRAINER, "model_run")
     if model_run:
-        summary.label = trained_label(model_run.uri)
+        record = trained_record(model_run.uri)
+        summary.label, summary.auto = record.get("label"), record.get("auto")
     evaluation = _one(executions, node_ids.EVALUATOR, "evaluation")
     if evaluation:
         summary.evaluation_uri = evaluation.uri

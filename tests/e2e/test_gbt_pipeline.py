@@ -1,6 +1,6 @@
 """The gbt family end to end on the taxi sample: TF-DF trees trained in the Trainer on Transform's features, blessed
 by the Evaluator (TFMA loads the forest: the Evaluator registers TF-DF's ops), pushed and served through
-`serving_default` by `tfx-e2e predict`; a warm start is reported as not supported."""
+`serving_default` by `tfx-e2e predict`; then model.family auto on the same data."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ def gbt_run(taxi_sample, gbt_home):
 
 
 @pytest.fixture(scope="module")
-def warm_run(gbt_run, taxi_sample):
-    """A second run asking for a warm start: the Trainer gets the blessed forest as base model and says why not."""
+def auto_run(gbt_run, taxi_sample):
+    """A second run with model.family auto (Transform from the cache): the Trainer trains dnn and gbt, keeps one."""
     home, first = gbt_run
     assert first.code == 0, first.stdout[-3000:] + first.stderr[-2000:]
-    return support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL,
-                        "--model", "gbt", "--set", "model.hparams.num_trees=60", "--warm-start"])
+    return support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, "--model", "auto",
+                        "--set", "model.hparams_by_family.gbt.num_trees=60"])
 
 
 def _summary(home: Path) -> dict:
@@ -55,12 +55,20 @@ def test_a_gbt_model_is_trained_blessed_and_pushed(gbt_run):
     assert summary["history"]["val_loss"], "TF-DF's training log (validation loss per tree) is recorded"
 
 
-def test_a_warm_start_is_reported_as_not_supported_for_gbt(gbt_run, warm_run):
+def test_auto_trains_both_families_keeps_the_better_and_says_why(gbt_run, auto_run):
     home, _ = gbt_run
-    assert warm_run.code == 0, warm_run.stdout[-3000:] + warm_run.stderr[-2000:]
+    assert auto_run.code == 0, auto_run.stdout[-3000:] + auto_run.stderr[-2000:]
     summary = _summary(home)
-    assert summary["warm_start"] is False
-    assert summary["warm_start_reason"].startswith("not supported for gbt"), summary["warm_start_reason"]
+    auto = summary["auto"]
+    assert set(auto["scores"]) == {"dnn", "gbt"} and auto["metric"] == "auc"
+    assert auto["chosen"] == max(auto["scores"], key=lambda f: (auto["scores"][f], f == "dnn"))
+    assert summary["model_family"] == auto["chosen"]
+    line = next(l for l in auto_run.stdout.splitlines() if l.startswith("model "))
+    assert f"{auto['chosen']}  (model.family auto: {auto['chosen']} scored auc" in line
+    store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
+    run_id = mlmd_runs.run_ids(store, "taxi")[-1]
+    model = mlmd_runs.node_executions(store, "taxi", run_id)["Trainer"].outputs["model"][0]
+    assert model.properties.get("model_family") == auto["chosen"]  # the baseline resolver filters on it
 
 
 def test_the_pushed_forest_serves_raw_rows_through_predict(gbt_run, taxi_sample, tmp_path):

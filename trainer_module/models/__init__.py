@@ -15,6 +15,8 @@ FAMILIES: dict[str, str] = {
     "autoencoder": "trainer_module.models.autoencoder",
     "gbt": "trainer_module.models.gbt",  # gradient boosted trees (TF-DF), trained by trainer_module.gbt_training
 }
+# What model.family accepts: a family, or `auto` (trainer_module.auto_family: train dnn and gbt, keep the better).
+FAMILY_CHOICES: tuple[str, ...] = (*FAMILIES, "auto")
 # Families whose model reproduces its inputs: trained on the module's `target(spec, features)` instead of the
 # label, and scored by its `reconstruction_error(target, reconstruction)`. A name set, so asking imports nothing.
 RECONSTRUCTION_FAMILIES: frozenset[str] = frozenset({"autoencoder"})

@@ -1,0 +1,68 @@
+"""`model.family: auto`: the Trainer trains each candidate family (dnn, gbt) on the same train split, scores each on
+the same eval batches with the task's main metric (binary AUC, multiclass accuracy, regression R²), keeps the better
+one (ties go to the first) and records every score and the reason in training_summary.json (`auto`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+AUTO = "auto"
+CANDIDATES = ("dnn", "gbt")
+METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "r_squared"}
+
+
+def for_family(custom: Mapping[str, Any], family: str) -> dict[str, Any]:
+    """The Trainer's custom config as if the config had named `family` (its hparams from `hparams_by_family`)."""
+    model = dict(custom.get("model", {}))
+    if model.get("family") == family:
+        return dict(custom)
+    by_family = model.get("hparams_by_family") or {}
+    return {**custom, "model": {**model, "family": family, "hparams": dict(by_family.get(family, {}))}}
+
+
+def candidates(spec: Any) -> tuple[tuple[str, ...], str]:
+    """The families to try for these inputs, and why any is left out."""
+    if any(tuple(f.shape) != (1,) for f in spec.inputs):
+        return ("dnn",), "gbt reads tabular inputs (one value per feature); these inputs hold vectors or images"
+    return CANDIDATES, ""
+
+
+def score(model: Any, eval_ds: Any, task: str) -> float:
+    """The task's main metric of `model` on the eval batches (weighted: rows without a label weigh 0)."""
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+
+    ys, ps, ws = [], [], []
+    for batch in eval_ds:
+        x, y, w = batch if len(batch) == 3 else (*batch, None)
+        p = np.asarray(model(x, training=False))
+        ys.append(np.asarray(y).reshape(len(p), -1)[:, 0])
+        ps.append(p)
+        ws.append(np.ones(len(p)) if w is None else np.asarray(w).reshape(-1))
+    y, p, w = np.concatenate(ys), np.concatenate(ps), np.concatenate(ws)
+    if task == "binary":
+        return float(roc_auc_score(y, p[:, 0], sample_weight=w))
+    if task == "multiclass":
+        return float(accuracy_score(y, p.argmax(axis=1), sample_weight=w))
+    return float(r2_score(y, p[:, 0], sample_weight=w))
+
+
+def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any) -> tuple[tuple, str, dict[str, Any]]:
+    """(the chosen family's fit result, the family, the record for training_summary.json)."""
+    families, left_out = candidates(spec)
+    results, scores, seconds = {}, {}, {}
+    for family in families:
+        started = time.time()
+        results[family] = fit(family)
+        seconds[family] = round(time.time() - started, 2)
+        scores[family] = score(results[family][0].model, eval_ds, spec.task)
+    chosen = max(families, key=lambda f: scores[f])  # max keeps the first of equals: dnn
+    metric = METRIC[spec.task]
+    others = ", ".join(f"{f} {scores[f]:.4f}" for f in families if f != chosen)
+    why = f"{chosen} scored {metric} {scores[chosen]:.4f} on the eval split" + (f" (vs {others})" if others else "")
+    if left_out:
+        why += f"; {left_out}"
+    record = {"metric": metric, "scores": scores, "train_seconds": seconds, "chosen": chosen, "why": why}
+    return results[chosen], chosen, record
