@@ -1,6 +1,6 @@
 """Every benchmark of issue #7, one after the other, then benchmarks/RESULTS.md from their JSON.
 
-    python -m benchmarks [--pairs 3] [--factors 1,10,100] [--only side_by_side,cache,serving,scale,report_time,ui_latency,submit_local] [--work DIR]
+    python -m benchmarks [--pairs 3] [--factors 1,10,100] [--only side_by_side,cache,serving,scale,report_time,ui_latency,submit_local,quality] [--work DIR]
 
 (`make bench` runs it with the defaults.) Each benchmark runs in its own interpreter so that none inherits another's
 TensorFlow state; the machine should be otherwise idle: every number is a wall-clock measurement.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.common import PYTHON, REPO, fresh_dir, machine
 
-ALL = ("side_by_side", "cache", "serving", "scale", "report_time", "ui_latency", "submit_local")
+ALL = ("side_by_side", "cache", "serving", "scale", "report_time", "ui_latency", "submit_local", "quality")
 
 
 def _step(name: str, argv: list[str]) -> float:
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds["ui_latency"] = _step("ui_latency", ["benchmarks.ui_latency"])
     if "submit_local" in only:
         seconds["submit_local"] = _step("submit_local", ["benchmarks.submit_local", "--work", str(work / "submit_local")])
+    if "quality" in only:
+        seconds["quality"] = _step("quality", ["benchmarks.quality_bench", "--work", str(work / "quality")])
     if "scale" in only:
         seconds["scale"] = _step("scale", ["benchmarks.scale", "--factors", args.factors, "--work", str(work / "scale")])
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)

@@ -1,7 +1,8 @@
 """Writes benchmarks/RESULTS.md from benchmarks/results/*.json (the numbers of the last `make bench`).
 
 Every number in the generated sections comes from those files; the section "What we changed" records the profiling
-work behind them, with the before/after measurements taken while doing it.
+work behind them, with the before/after measurements taken while doing it. This module is longer than 300 lines
+because it renders every benchmark's section (one function each) and keeps the profiling record beside them.
 """
 
 from __future__ import annotations
@@ -307,6 +308,57 @@ def submit_local(d: Optional[dict]) -> tuple[list[str], list[list]]:
                     f"{d['ratio']}× ({d['median_local_seconds']} s vs {d['median_run_seconds']} s)", _fmt(d["met"])]]
 
 
+QUALITY_TARGET = "tfx-e2e within 0.005 AUC / 0.01 accuracy / 0.01 R² of HistGradientBoosting on every dataset"
+
+
+def quality(d: Optional[dict]) -> tuple[list[str], list[list]]:
+    """Issue #15: tfx-e2e's model vs HistGradientBoosting and a linear model on held-out rows of many datasets."""
+    lines = ["## 7. Model quality vs gradient-boosted trees (issue #15)", ""]
+    if not d:
+        return lines + ["Not run."], []
+    sets = " ".join(f"`--set {s}`" for s in d["sets"]) or "none (each dataset's config as written)"
+    lines += [
+        f"Measured {d['machine']['date']} (`python -m benchmarks.quality_bench`, flags passed to every run: {sets}; "
+        f"load average {', '.join(f'{v:.1f}' for v in d['load_average'])} at the end). Each dataset "
+        "(benchmarks/quality_datasets.py) is split once, seed 0, the same for every model: `tfx-e2e run` reads the "
+        "train rows as its CSV directory (and splits them into its own train/eval); the held-out rows (20 %, "
+        "5,000 for the taxi data) are scored by every model. tfx-e2e: the pushed model called through "
+        "`serving_default` on the raw CSV rows (pipeline.predict). HGB: scikit-learn's HistGradientBoosting with "
+        "default settings, categorical features declared. linear: LogisticRegression / Ridge on one-hot categories "
+        "and median-imputed, standardised numbers. gap = tfx-e2e − HGB, ± its standard error over 200 paired "
+        "bootstrap resamples of the held-out rows (a gap within about two of those is noise). Seconds: the whole "
+        "`tfx-e2e run` command; each scikit-learn fit + predict (the faster of two identical fits).", "",
+    ]
+    order = d.get("order") or list(d["datasets"])  # the JSON's keys are sorted
+    rows = []
+    for name in order:
+        r, t = d["datasets"][name], d["datasets"][name]["tfx"]
+        rows.append([name, r["task"], f"{r['rows']['train']:,} / {r['rows']['test']:,}", r["metric"],
+                     _fmt(t["value"], 4), _fmt(r["hgb"]["value"], 4), _fmt(r["linear"]["value"], 4),
+                     "–" if r["gap"] is None else f"{r['gap']:+.4f} ± {r.get('gap_se') or 0:.4f}",
+                     _fmt(r["within_target"]),
+                     _fmt(t["seconds"], 0), _fmt(r["hgb"]["seconds"], 1), _fmt(r["linear"]["seconds"], 1),
+                     f"{r['family']}, {t['scored_model']}"])
+    lines += _table(["dataset", "task", "rows train / test", "metric", "tfx-e2e", "HGB", "linear", "gap ± se",
+                     "within", "tfx-e2e s", "HGB s", "linear s", "tfx-e2e model"], rows)
+    variants = sorted(RESULTS_DIR.glob("quality-*.json"))
+    if variants:
+        lines += ["", "Variants (`--tag`, benchmarks/results/quality-TAG.json), tfx-e2e's value per dataset:", ""]
+        vrows = []
+        for path in variants:
+            v = json.loads(path.read_text())
+            got = v["datasets"]
+            vrows.append([v["tag"], " ".join(v["sets"]) or "–",
+                          *[_fmt(got[n]["tfx"]["value"], 4) if n in got else "–" for n in order],
+                          f"{sum(r['within_target'] for r in got.values())} / {len(got)}"])
+        lines += _table(["tag", "--set", *order, "within"], vrows)
+    missed = [n for n in order if not d["datasets"][n]["within_target"]]
+    measured = f"{len(d['datasets']) - len(missed)} of {len(d['datasets'])} datasets within"
+    target = [QUALITY_TARGET, measured + (f"; not: {', '.join(missed)}" if missed else ""),
+              _fmt(not missed)]
+    return lines, [target]
+
+
 def main() -> int:
     sbs, cch, scl, srv = (read_json(n) for n in ("side_by_side", "cache", "scale", "serving"))
     durations = read_json("durations") or {}
@@ -320,6 +372,9 @@ def main() -> int:
     sections.append("\n".join(lines))
     targets += t
     lines, t = submit_local(read_json("submit_local"))
+    sections.append("\n".join(lines))
+    targets += t
+    lines, t = quality(read_json("quality"))
     sections.append("\n".join(lines))
     targets += t
     head = [
