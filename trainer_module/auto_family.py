@@ -30,15 +30,17 @@ def candidates(spec: Any) -> tuple[tuple[str, ...], str]:
     return CANDIDATES, ""
 
 
-def score(model: Any, eval_ds: Any, task: str) -> float:
-    """The task's main metric of `model` on the eval batches (weighted: rows without a label weigh 0)."""
+def score(model: Any, eval_ds: Any, task: str, raw_prediction: Callable = np.asarray,
+          raw_target: Callable = np.asarray) -> float:
+    """The task's main metric of `model` on the eval batches (weighted: rows without a label weigh 0). A regression
+    is scored in the label's own units: `raw_prediction`/`raw_target` undo a target scaling where one applies."""
     from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
     ys, ps, ws = [], [], []
     for batch in eval_ds:
         x, y, w = batch if len(batch) == 3 else (*batch, None)
-        p = np.asarray(model(x, training=False))
-        ys.append(np.asarray(y).reshape(len(p), -1)[:, 0])
+        p = np.asarray(raw_prediction(model(x, training=False)))
+        ys.append(np.asarray(raw_target(y)).reshape(len(p), -1)[:, 0])
         ps.append(p)
         ws.append(np.ones(len(p)) if w is None else np.asarray(w).reshape(-1))
     y, p, w = np.concatenate(ys), np.concatenate(ps), np.concatenate(ws)
@@ -49,15 +51,22 @@ def score(model: Any, eval_ds: Any, task: str) -> float:
     return float(r2_score(y, p[:, 0], sample_weight=w))
 
 
-def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any) -> tuple[tuple, str, dict[str, Any]]:
-    """(the chosen family's fit result, the family, the record for training_summary.json)."""
+def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any, scaling: Any = None) -> tuple[tuple, str, dict]:
+    """(the chosen family's fit result, the family, the record for training_summary.json). `scaling`: the regression
+    target's (trainer_module.label_stats.TargetScaling) on the eval batches; networks predict on that scale, trees
+    on the label's own."""
     families, left_out = candidates(spec)
     results, scores, seconds = {}, {}, {}
     for family in families:
         started = time.time()
         results[family] = fit(family)
         seconds[family] = round(time.time() - started, 2)
-        scores[family] = score(results[family][0].model, eval_ds, spec.task)
+        if spec.task == "regression" and scaling is not None:
+            raw_target = lambda y: np.asarray(scaling.inverse(y))  # noqa: E731
+            raw_prediction = np.asarray if family == "gbt" else raw_target
+            scores[family] = score(results[family][0].model, eval_ds, spec.task, raw_prediction, raw_target)
+        else:
+            scores[family] = score(results[family][0].model, eval_ds, spec.task)
     chosen = max(families, key=lambda f: scores[f])  # max keeps the first of equals: dnn
     metric = METRIC[spec.task]
     others = ", ".join(f"{f} {scores[f]:.4f}" for f in families if f != chosen)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import tensorflow as tf
 from absl import logging
@@ -26,20 +26,18 @@ class Trained:
     trees: int
 
 
-def _dataset(files: list[str], fn_args: Any, tf_transform_output: Any, label: LabelSpec,
-             scaling: Optional[Any]) -> tf.data.Dataset:
+def _dataset(files: list[str], fn_args: Any, tf_transform_output: Any, label: LabelSpec) -> tf.data.Dataset:
     dataset = datasets.input_fn(files, fn_args.data_accessor, tf_transform_output, label, BATCH, shuffle=False,
                                 num_epochs=1)
-    if label.task == "regression":
-        forward = scaling.forward if scaling is not None else (lambda y: y)
-        return dataset.map(lambda x, y, w: (x, forward(y), w))
+    if label.task == "regression":  # trees split on the target as it is: no scaling (their squared loss is the mean's)
+        return dataset.map(lambda x, y, w: (x, tf.cast(y, tf.float32), w))
     return dataset.map(lambda x, y, w: (x, tf.cast(tf.reshape(y, [-1]), tf.int64), w))
 
 
 def train(fn_args: Any, tf_transform_output: Any, spec: ModelSpec, label: LabelSpec,
-          hparams: Mapping[str, Any], seed: int, scaling: Optional[Any] = None) -> Trained:
+          hparams: Mapping[str, Any], seed: int) -> Trained:
     trees = gbt.build(spec, hparams, seed=seed)
-    train_ds = _dataset(fn_args.train_files, fn_args, tf_transform_output, label, scaling)
+    train_ds = _dataset(fn_args.train_files, fn_args, tf_transform_output, label)
     started = time.time()
     trees.fit(train_ds, verbose=0)
     fit_seconds = time.time() - started

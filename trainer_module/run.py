@@ -7,6 +7,7 @@ Each step is a function below or a module of its own: the input (trainer_module.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -197,7 +198,7 @@ def _fit(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: La
                              "is for neural networks (use strategy auto or default).")
         reason = gbt_warm_start_reason(fn_args.base_model)
         trained = gbt_training.train(fn_args, tf_transform_output, spec, label.spec,
-                                     custom.get("model", {}).get("hparams", {}), setup.seed or 42, label.scaling)
+                                     custom.get("model", {}).get("hparams", {}), setup.seed or 42)
         return Built(trained.model, False, reason, 1), trained.history, trained.fit_seconds, 1
     built = build_model(setup, family, spec, custom, fn_args.base_model)
     epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
@@ -235,11 +236,13 @@ def run_fn(fn_args: FnArgs) -> None:
     fit = functools.partial(_fit, fn_args, tf_transform_output, spec, label, custom, setup, train_ds, eval_ds, where)
     auto = None
     if family == auto_family.AUTO:
-        fitted, family, auto = auto_family.choose(fit, eval_ds, spec)
+        fitted, family, auto = auto_family.choose(fit, eval_ds, spec, label.scaling)
     else:
         fitted = fit(family)
     custom = auto_family.for_family(custom, family)
     built, history, fit_seconds, steps_per_epoch = fitted
+    if family == "gbt" and label.scaling is not None:  # trees trained on the target as it is
+        label = dataclasses.replace(label, scaling=None, scaling_why="none: gbt trains on the target as it is")
 
     signatures = export.serving_signatures(
         built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)

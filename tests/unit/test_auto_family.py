@@ -111,3 +111,19 @@ def test_auto_is_a_family_choice_and_refuses_flat_hparams():
 def test_gbt_names_a_warm_start_it_cannot_do():
     assert gbt_warm_start_reason("/models/7/Format-Serving").startswith("not supported for gbt")
     assert gbt_warm_start_reason(None) == "not requested"
+
+
+def test_a_regression_is_scored_in_the_label_units_for_networks_and_trees():
+    from trainer_module.label_stats import TargetScaling
+
+    scaling = TargetScaling("log1p_zscore", center=1.0, scale=0.5)
+    raw = np.array([1.0, 3.0, 10.0, 30.0])
+    scaled = np.asarray(scaling.forward(raw))  # what the eval batches hold and what a network predicts
+    network = lambda x, training=False: scaled.reshape(-1, 1)  # noqa: E731 - perfect on the training scale
+    trees = lambda x, training=False: raw.reshape(-1, 1)  # noqa: E731 - perfect in the label's units
+    results = {"dnn": (Built(network), {}, 0.0, 1), "gbt": (Built(trees), {}, 0.0, 1)}
+    spec = ModelSpec(inputs=TABLE.inputs, task="regression")
+    _, chosen, record = auto_family.choose(lambda f: results[f], [({"a_xf": raw}, scaled, np.ones(4))], spec, scaling)
+    assert record["scores"]["dnn"] == pytest.approx(1.0, abs=1e-5)
+    assert record["scores"]["gbt"] == pytest.approx(1.0, abs=1e-5)  # not compared with the scaled targets
+    assert chosen in ("dnn", "gbt") and record["metric"] == "r_squared"

@@ -14,7 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "num_trees": 300,
     "max_depth": 6,
     "shrinkage": 0.1,
-    "min_examples": 5,
+    "min_examples": 20,  # rows per leaf at least (HistGradientBoosting's default min_samples_leaf)
     "subsample": 1.0,
     "l2_regularization": 0.0,
     "categorical_algorithm": "CART",
