@@ -4,8 +4,9 @@
 
 The default taxi config compiled for Vertex (gs:// roots) and run here with `--param data-root=<the bundled taxi
 CSV>`, fresh workdir each time, alternating with `tfx-e2e run` into a fresh home on the same CSV; then, once each:
-a rerun of the compiled file with every task from the cache, and a run with `--beam-mode as-compiled` (the Beam
-mode the file asks for: multi-processing on every core). Writes benchmarks/results/submit_local.json.
+a rerun of the compiled file in the first workdir (ExampleGen to Trainer from the cache; the Evaluator and the Pusher
+run again because the resolver now hands them a baseline), and a run with `--beam-mode as-compiled` (the Beam mode
+the file asks for: multi-processing on every core). Writes benchmarks/results/submit_local.json.
 """
 
 from __future__ import annotations
