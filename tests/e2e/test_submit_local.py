@@ -297,3 +297,10 @@ def test_an_importer_brings_in_the_examples_of_an_earlier_run(taxi, tmp_path):
     assert two.details["examples_importer"] == f"reused {source}"
     assert (two.states[N.STATISTICS_GEN], two.details[N.STATISTICS_GEN]) == ("cached", f"from {one.job}")
     assert job_record(workdir, two.job)["examples_importer"].output("result").id == imported.id
+
+    # --no-cache executes every task again, as KFP's "enable caching: off" does: a new statistics artifact.
+    three = submit_local(compiled, workdir, taxi.home, "--gcs-mirror", taxi.workdir / "gcs", "--no-cache")
+    assert three.code == 0, three.output
+    assert three.states[N.STATISTICS_GEN] == "ran"
+    fresh = job_record(workdir, three.job)[N.STATISTICS_GEN].output("statistics")
+    assert fresh.id != record[N.STATISTICS_GEN].output("statistics").id and three.job in fresh.uri
