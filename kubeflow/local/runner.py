@@ -159,8 +159,8 @@ class LocalRun:
             reused = True
             found = [a.name for arts in outputs.values() for a in arts]
             detail = "found " + (", ".join(found) if found else "nothing")
-            for key, text in evaluated.items():
-                (self.logs / f"{task.name}.log").write_text(f"query {key}: {text}\n")
+            (self.logs / f"{task.name}.log").write_text(
+                "".join(f"query {key}: {text}\nfound {[a.name for a in outputs[key]]}\n" for key, text in evaluated.items()))
         stored = self.store.record(task.name, task.kind, COMPLETE, "", inputs, outputs, parameters,
                                    time.monotonic() - start, reuse=reused)
         self.outputs[task.name] = TaskOutputs(stored, {})
