@@ -66,21 +66,29 @@ def _legacy_to_python(value: dict) -> Any:
     return value.get("stringValue", "")
 
 
-def input_parameters(job: CompiledJob, task: Task, upstream: Mapping[str, TaskOutputs]) -> dict[str, Any]:
-    """Each input parameter of the task as a plain value (what the cache key and the executor see)."""
+def constant_of(value: Any) -> Any:
+    """A `ValueOrRuntimeParameter`'s constant (legacy `constant_value` or struct `constant`) as a plain value; None
+    when it names a runtime parameter instead."""
     from google.protobuf import json_format
 
+    which = value.WhichOneof("value")
+    if which == "constant_value":
+        return _legacy_to_python(json_format.MessageToDict(value.constant_value))
+    if which == "constant":
+        return json_format.MessageToDict(value.constant)
+    return None
+
+
+def input_parameters(job: CompiledJob, task: Task, upstream: Mapping[str, TaskOutputs]) -> dict[str, Any]:
+    """Each input parameter of the task as a plain value (what the cache key and the executor see)."""
     values: dict[str, Any] = {}
     definitions = task.component.input_definitions.parameters
     for key, spec in task.spec.inputs.parameters.items():
         kind = spec.WhichOneof("kind")
         if kind == "runtime_value":
             runtime = spec.runtime_value
-            which = runtime.WhichOneof("value")
-            if which == "constant_value":
-                values[key] = _legacy_to_python(json_format.MessageToDict(runtime.constant_value))
-            elif which == "constant":
-                values[key] = json_format.MessageToDict(runtime.constant)
+            if runtime.WhichOneof("value") in ("constant_value", "constant"):
+                values[key] = constant_of(runtime)
             else:
                 raise LocalRunError(f"task {task.name}: parameter {key!r} is a runtime parameter of the task itself "
                                     f"({runtime.runtime_parameter!r}), which the local runner does not implement.")

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from kubeflow.local import filters
 from kubeflow.local.errors import LocalRunError
-from kubeflow.local.executor_input import Artifact, schema_title, substitute
+from kubeflow.local.executor_input import Artifact, constant_of, schema_title, substitute
 from kubeflow.local.mirror import GcsMirror
 from kubeflow.local.spec import Task
 from kubeflow.local.store import LocalStore
@@ -52,18 +52,6 @@ def resolve(task: Task, inputs: Mapping[str, list[Artifact]], store: LocalStore)
     return outputs, evaluated
 
 
-def _constant(value) -> Any:
-    from google.protobuf import json_format
-
-    which = value.WhichOneof("value")
-    if which == "constant_value":
-        found = json_format.MessageToDict(value.constant_value)
-        return next(iter(found.values()), "")
-    if which == "constant":
-        return json_format.MessageToDict(value.constant)
-    return None
-
-
 def import_artifact(task: Task, parameters: Mapping[str, Any], store: LocalStore,
                     mirror: GcsMirror) -> tuple[dict[str, list[Artifact]], bool]:
     """The importer's one output: (the artifact, whether an existing one was reused)."""
@@ -77,7 +65,7 @@ def import_artifact(task: Task, parameters: Mapping[str, Any], store: LocalStore
             raise LocalRunError(f"task {task.name}: the importer's URI comes from parameter {name!r}, which has no value.")
         uri = parameters[name]
     else:
-        uri = _constant(spec.artifact_uri)
+        uri = constant_of(spec.artifact_uri)
     if not isinstance(uri, str) or not uri:
         raise LocalRunError(f"task {task.name}: the importer has no artifact URI.")
     keys = list(task.component.output_definitions.artifacts)
