@@ -39,6 +39,7 @@ def add_parsers(sub: Any) -> None:
     comp.add_argument("--replica-count", type=int, default=1, help="> 1: multi-worker Vertex training")
     comp.add_argument("--vertex-endpoint", help="push to this Vertex AI endpoint instead of --serving-dir")
     flags.add_set(comp)
+    flags.add_tune(comp)
     comp.add_argument("--out", type=Path, help="output file (default kubeflow/build/<pipeline>-<target>.json)")
     flags.add_home(comp, "compile", "home directory")
     comp.set_defaults(handler=cmd_compile)
@@ -85,7 +86,7 @@ def cmd_compile(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline.config.loader import load_config
 
     home = checks.home(args.home)
-    cfg = load_config(checks.config_file(args.config), dict(args.overrides))
+    cfg = load_config(checks.config_file(args.config), {**dict(args.overrides), **flags.tune_overrides(args)})
     names = {f.name for f in dataclasses.fields(CompileOptions)}
     options = CompileOptions(**{k: v for k, v in vars(args).items() if k in names})
     checks.output_file(options.out or default_output(cfg, options.target), "--out")

@@ -54,3 +54,14 @@ def parse_set(text: str) -> tuple[str, Any]:
 def add_set(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", type=parse_set, action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set model.hparams.dropout=0.2 (repeatable)")
+
+
+def add_tune(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tune", action="store_true",
+                        help="add the Tuner: a random search over the model family's hyperparameters whose best "
+                             "values the Trainer uses (the config's tuning section, or 8 trials / 600 s and the "
+                             "family's default search space)")
+
+
+def tune_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"tuning.enabled": True} if getattr(args, "tune", False) else {}

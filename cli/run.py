@@ -47,6 +47,7 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--steps-per-execution", type=int, metavar="N", help="batches per tf.function call in Keras fit")
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")
+    flags.add_tune(run)
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
     run.add_argument("--always-run", action="store_true",
                      help="run through TFX even when config, code, data and metadata are unchanged since the last "
@@ -73,6 +74,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
             result[key] = getattr(args, flag)
     if args.warm_start:
         result["training.warm_start"] = True
+    result.update(flags.tune_overrides(args))
     return result
 
 

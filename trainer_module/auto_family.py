@@ -51,6 +51,16 @@ def score(model: Any, eval_ds: Any, task: str, raw_prediction: Callable = np.asa
     return float(r2_score(y, p[:, 0], sample_weight=w))
 
 
+def family_score(model: Any, eval_ds: Any, spec: Any, scaling: Any, family: str) -> float:
+    """`score` of a model of `family`. `scaling`: the regression target's (trainer_module.label_stats.TargetScaling)
+    on the eval batches; networks predict on that scale, trees on the label's own."""
+    if spec.task == "regression" and scaling is not None:
+        raw_target = lambda y: np.asarray(scaling.inverse(y))  # noqa: E731
+        raw_prediction = np.asarray if family == "gbt" else raw_target
+        return score(model, eval_ds, spec.task, raw_prediction, raw_target)
+    return score(model, eval_ds, spec.task)
+
+
 def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any, scaling: Any = None) -> tuple[tuple, str, dict]:
     """(the chosen family's fit result, the family, the record for training_summary.json). `scaling`: the regression
     target's (trainer_module.label_stats.TargetScaling) on the eval batches; networks predict on that scale, trees
@@ -61,12 +71,7 @@ def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any, scaling: Any = 
         started = time.time()
         results[family] = fit(family)
         seconds[family] = round(time.time() - started, 2)
-        if spec.task == "regression" and scaling is not None:
-            raw_target = lambda y: np.asarray(scaling.inverse(y))  # noqa: E731
-            raw_prediction = np.asarray if family == "gbt" else raw_target
-            scores[family] = score(results[family][0].model, eval_ds, spec.task, raw_prediction, raw_target)
-        else:
-            scores[family] = score(results[family][0].model, eval_ds, spec.task)
+        scores[family] = family_score(results[family][0].model, eval_ds, spec, scaling, family)
     chosen = max(families, key=lambda f: scores[f])  # max keeps the first of equals: dnn
     metric = METRIC[spec.task]
     others = ", ".join(f"{f} {scores[f]:.4f}" for f in families if f != chosen)

@@ -26,11 +26,13 @@ from trainer_module import datasets
 from trainer_module import export
 from trainer_module import features as F
 from trainer_module import label_stats
+from trainer_module.label_study import Label, study_label
 from trainer_module import models
 from trainer_module import patches
 from trainer_module import progress
 from trainer_module import strategy as strategies
 from trainer_module import training_summary
+from trainer_module import tuning_space
 from trainer_module import warm_start
 from trainer_module.models.common import recompile
 
@@ -132,60 +134,14 @@ def epochs_and_steps(training: Mapping[str, Any], train_steps: int) -> tuple[int
     return epochs, max(1, train_steps // epochs)
 
 
-@dataclass(frozen=True)
-class Label:
-    """What the Trainer learned about the label from the train split (recorded in training_summary.json)."""
-
-    spec: F.LabelSpec
-    class_names: Optional[list[str]]  # classification: the name of each class id, as the data writes it
-    named: bool  # the names are the user's strings (served as `classes`), not class numbers
-    naive: Optional[dict]  # the majority-class model, for the Evaluator's default gates
-    scaling: Optional[label_stats.TargetScaling]  # regression: how the target is scaled for training
-    scaling_why: str = ""
-
-    @property
-    def served_names(self) -> Optional[list[str]]:
-        """Class names the serving signature returns: every multiclass label's, a binary label's when it is
-        written as strings (a 0/1 label's names would say nothing)."""
-        if self.spec.task == "multiclass" or (self.spec.task == "binary" and self.named):
-            return self.class_names
-        return None
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "key": self.spec.key,
-            "task": self.spec.task,
-            "classes": self.class_names,
-            "positive": self.class_names[1] if self.spec.task == "binary" and self.class_names else None,
-            "naive_model": self.naive,
-            "target_scaling": label_stats.scaling_record(self.scaling, self.scaling_why),
-        }
-
-
-def study_label(fn_args: FnArgs, tf_transform_output: Any, custom: Mapping[str, Any], spec: F.ModelSpec) -> Label:
-    """Class names and counts (classification) or the target's scaling (regression), from the train split."""
-    label = F.label_spec(custom)
-    if label.task == "regression":
-        values = label_stats.labels_of(datasets.train_labels(fn_args, tf_transform_output, label).as_numpy_iterator())
-        scaling, why = label_stats.choose_scaling(values)
-        naive = {"rows": int(values.size), **label_stats.describe(values)}
-        logging.info("regression target: %s", why)
-        return Label(label, None, False, naive, scaling, why)
-    raw_spec = tf_transform_output.raw_feature_spec()
-    named = bool(label.column and raw_spec[label.column].dtype == tf.string)
-    names = label_stats.class_names(tf_transform_output, label, spec.num_classes, named)
-    # Without counts (the config sets its own value gates), the naive model is not needed.
-    naive = label_stats.naive_classifier(label_stats.class_counts(tf_transform_output), names) if label.counts else None
-    return Label(label, names, named, naive, None)
-
-
 def gbt_warm_start_reason(base_model: Optional[str]) -> str:
     """gbt has no warm start: a base model (from --warm-start) is named and not used."""
     return "not supported for gbt: the trees are grown anew each run" if base_model else "not requested"
 
 
 def _fit(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: Label, custom: Mapping[str, Any],
-         setup: Setup, train_ds: Any, eval_ds: Any, where: Destinations, family: str) -> tuple[Built, dict, float, int]:
+         setup: Setup, train_ds: Any, eval_ds: Any, where: Destinations, family: str,
+         extra_callbacks: tuple = ()) -> tuple[Built, dict, float, int]:
     """Trains one family: (the built model, its history, fit seconds, steps per epoch). gbt grows trees in one pass
     over the train split (trainer_module.gbt_training); the networks fit for the configured epochs."""
     custom = auto_family.for_family(custom, family)
@@ -209,10 +165,45 @@ def _fit(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: La
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_ds,
         validation_steps=fn_args.eval_steps,
-        callbacks=callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
+        callbacks=[*callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
+                   *extra_callbacks],
         verbose=2,
     ).history
     return built, history, time.time() - fit_started, steps_per_epoch
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything fitting a family needs, read once: the Trainer fits one family (or auto's candidates), the Tuner
+    fits one per trial (trainer_module.tuning)."""
+
+    custom: Mapping[str, Any]
+    setup: Setup
+    tf_transform_output: Any
+    spec: F.ModelSpec
+    label: Label
+    train_ds: Any
+    eval_ds: Any
+    global_batch: int
+
+    def fit(self, fn_args: FnArgs, where: Destinations, family: str, custom: Optional[Mapping[str, Any]] = None,
+            extra_callbacks: tuple = ()) -> tuple[Built, dict, float, int]:
+        return _fit(fn_args, self.tf_transform_output, self.spec, self.label, custom or self.custom, self.setup,
+                    self.train_ds, self.eval_ds, where, family, extra_callbacks)
+
+
+def prepare(fn_args: FnArgs, custom: Mapping[str, Any], family: str) -> Prepared:
+    """The strategy and seed, the transform output, the model spec, the label and the train/eval inputs."""
+    training = custom.get("training", {})
+    setup = set_up(training)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path or fn_args.transform_output)
+    spec = F.model_spec(tf_transform_output, custom)
+    global_batch = int(training.get("batch_size", 128)) * setup.strategy.num_replicas_in_sync
+    label = study_label(fn_args, tf_transform_output, custom, spec)
+    train_ds, eval_ds = datasets.train_and_eval(
+        fn_args, tf_transform_output, spec, label.spec, family, global_batch, label.scaling
+    )
+    return Prepared(custom, setup, tf_transform_output, spec, label, train_ds, eval_ds, global_batch)
 
 
 def run_fn(fn_args: FnArgs) -> None:
@@ -222,21 +213,19 @@ def run_fn(fn_args: FnArgs) -> None:
     custom = fn_args.custom_config or {}
     training = custom.get("training", {})
     family = custom.get("model", {}).get("family", "dnn")
-    setup = set_up(training)
-
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    spec = F.model_spec(tf_transform_output, custom)
-    replicas = setup.strategy.num_replicas_in_sync
-    global_batch = int(training.get("batch_size", 128)) * replicas
-    label = study_label(fn_args, tf_transform_output, custom, spec)
-    train_ds, eval_ds = datasets.train_and_eval(
-        fn_args, tf_transform_output, spec, label.spec, family, global_batch, label.scaling
-    )
+    # The Tuner's best hyperparameters (when the pipeline tunes): with auto, the Tuner also picked the family.
+    tuned_family, tuned = tuning_space.best_hparams(fn_args.hyperparameters)
+    family = tuned_family or family
+    if fn_args.hyperparameters:
+        custom = tuning_space.with_hparams(custom, family, tuned)
+    prepared = prepare(fn_args, custom, family)
+    setup, tf_transform_output, spec, label = prepared.setup, prepared.tf_transform_output, prepared.spec, prepared.label
+    replicas, global_batch = setup.strategy.num_replicas_in_sync, prepared.global_batch
     where = destinations(fn_args, setup.chief)
-    fit = functools.partial(_fit, fn_args, tf_transform_output, spec, label, custom, setup, train_ds, eval_ds, where)
+    fit = functools.partial(prepared.fit, fn_args, where)
     auto = None
     if family == auto_family.AUTO:
-        fitted, family, auto = auto_family.choose(fit, eval_ds, spec, label.scaling)
+        fitted, family, auto = auto_family.choose(fit, prepared.eval_ds, spec, label.scaling)
     else:
         fitted = fit(family)
     custom = auto_family.for_family(custom, family)
@@ -271,6 +260,10 @@ def run_fn(fn_args: FnArgs) -> None:
         inputs=[f.name for f in spec.inputs],
         label=label.record(),
     )
+    # The hyperparameters the model was trained with (the family's defaults, the config's, the Tuner's).
+    summary["hyperparameters"] = {**models.module(family).DEFAULTS, **custom.get("model", {}).get("hparams", {})}
+    if fn_args.hyperparameters:
+        summary["tuned"] = tuning_space.summary_record(tuned_family, tuned)
     if auto is not None:
         summary["auto"] = auto  # the candidates' eval scores and why this family was kept
     if setup.chief:

@@ -116,6 +116,8 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
     auto = getattr(summary, "auto", None)
     if auto:
         print(f"model        {auto['chosen']}  (model.family auto: {auto['why']})", file=out)
+    if getattr(summary, "tuning", None):
+        print(f"tuned        {summary.tuning}", file=out)
     if summary.metrics:
         print("metrics      (eval split, overall slice)", file=out)
         width = max(18, *(len(_gates(m)) for m in summary.metrics))

@@ -15,6 +15,7 @@ def validate(cfg: PipelineConfig, where: str) -> None:
     _check_model_and_gates(cfg, where)
     _check_features(cfg, where)
     _check_training(cfg, where)
+    _check_tuning(cfg, where)
 
 
 def _check_name_and_task(cfg: PipelineConfig, where: str) -> None:
@@ -114,3 +115,43 @@ def _check_training(cfg: PipelineConfig, where: str) -> None:
             f"{where}: training.mixed_precision must be {' or '.join(MIXED_PRECISION_POLICIES)} (or absent), "
             f"got {cfg.training.mixed_precision!r}."
         )
+
+
+def _check_tuning(cfg: PipelineConfig, where: str) -> None:
+    """A tunable family, a strategy trials can use, and a search space of the family's own hyperparameters."""
+    from trainer_module import tuning_space
+    from trainer_module.auto_family import AUTO, CANDIDATES
+
+    tuning = cfg.tuning
+    if not tuning.enabled:
+        return
+    family = cfg.model.family
+    if family != AUTO and family not in tuning_space.DEFAULT_SPACES:
+        raise ConfigError(f"{where}: tuning: model.family {family} is not tuned (trials are scored on the task's "
+                          f"metric); tune one of {', '.join([*tuning_space.DEFAULT_SPACES, AUTO])}, or remove "
+                          "the tuning section / --tune.")
+    if cfg.training.strategy in ("multi_worker", "tpu"):
+        raise ConfigError(f"{where}: tuning: trials train on this machine; training.strategy "
+                          f"{cfg.training.strategy} cannot be tuned (use auto, default or mirrored).")
+    spaces = {family: tuning.search_space} if family != AUTO else dict(tuning.search_space)
+    for name, space in spaces.items():
+        key = "tuning.search_space" + (f".{name}" if family == AUTO else "")
+        if family == AUTO and name not in CANDIDATES:
+            raise ConfigError(f"{where}: {key}: with model.family auto the search space is one per candidate "
+                              f"family ({', '.join(CANDIDATES)}), e.g. {{dnn: {{dropout: [0.1, 0.2]}}}}.")
+        if not isinstance(space, dict):
+            raise ConfigError(f"{where}: {key}: expected a mapping of hyperparameter -> values or range.")
+        known = _hparam_names(name) if space else ()
+        for hparam, entry in space.items():
+            if hparam not in known:
+                raise ConfigError(f"{where}: {key}.{hparam}: {name} has no hyperparameter {hparam!r}; "
+                                  f"known: {', '.join(sorted(known))}.")
+            problem = tuning_space.check_entry(hparam, entry, f"{where}: {key}")
+            if problem:
+                raise ConfigError(problem)
+
+
+def _hparam_names(family: str) -> tuple[str, ...]:
+    from trainer_module.models import module  # imports TensorFlow: only when a search space is written
+
+    return tuple(module(family).DEFAULTS)

@@ -19,6 +19,7 @@ from pipeline.config.schema import (
     ModelConfig,
     PipelineConfig,
     TrainingConfig,
+    TuningConfig,
 )
 from pipeline.paths import PROJECT_ROOT
 
@@ -244,7 +245,18 @@ _TRAINING = {
     "warm_start_freeze_layers": _int(0),
     "seed": _opt_int(0),
 }
+_TUNING = {"enabled": _bool, "trials": _int(1), "max_seconds": _int(1), "train_steps": _opt_int(1)}
 _EVALUATION = {**_GATES, "slices": _str_tuple, "thresholds_on_slices": _bool, "by_family": _by_family}
+
+
+def _tuning(value: Any, where: str) -> TuningConfig:
+    """A `tuning` section turns the Tuner on unless it says `enabled: false`."""
+    if value is None:
+        return TuningConfig()
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping {{trials, max_seconds, train_steps, search_space}}, "
+                          f"got {value!r}.")
+    return _build(TuningConfig, {"enabled": True, **value}, where, _TUNING)
 
 
 def _section(cls: type, converters: Mapping[str, Any] | None = None) -> Any:
@@ -261,6 +273,7 @@ _TOP_LEVEL = {
     "features": _section(FeaturesConfig, _FEATURES),
     "model": _section(ModelConfig),
     "training": _section(TrainingConfig, _TRAINING),
+    "tuning": _tuning,
     "evaluation": _section(EvaluationConfig, _EVALUATION),
     "eval_split_percent": _int(1),
     "split_buckets": _split_buckets,

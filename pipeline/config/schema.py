@@ -90,6 +90,19 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class TuningConfig:
+    """The Tuner (opt-in: a `tuning` section or --tune): a random search whose best hyperparameters the Trainer
+    uses. search_space: hparam -> list of values or {min, max, step, sampling}; empty: the family's default
+    (trainer_module.tuning_space); with model.family auto, one space per candidate family."""
+
+    enabled: bool = False
+    trials: int = 8
+    max_seconds: int = 600  # the whole search; a trial still running at the deadline is cut short and scored
+    train_steps: Optional[int] = None  # each trial's training steps (default: training.train_steps)
+    search_space: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A whole pipeline config: what data, which label and features, which model, how to train and evaluate."""
 
@@ -105,6 +118,7 @@ class PipelineConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     serving_model_name: Optional[str] = None
     source: str = "<defaults>"  # the file this config came from (for messages)

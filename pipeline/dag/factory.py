@@ -21,6 +21,8 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
     anomalies_gate = data_nodes.anomalies_gate(example_validator.outputs["anomalies"], target.allow_anomalies)
     transform = data_nodes.transform(cfg, examples, schema, after=anomalies_gate)
 
+    tuner = (model_nodes.tuner(cfg, examples=examples, transform_graph=transform.outputs["transform_graph"],
+                               schema=schema) if cfg.tuning.enabled else None)
     warm_start = model_nodes.warm_start_resolver(cfg, target.portable_resolvers) if cfg.training.warm_start else None
     trainer = model_nodes.trainer(
         cfg,
@@ -29,6 +31,7 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
         schema=schema,
         base_model=warm_start.outputs["model"] if warm_start else None,
         vertex=target.vertex,
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
     )
     model = trainer.outputs["model"]
     baseline = model_nodes.baseline_resolver(cfg, target.portable_resolvers, candidate=model)
@@ -46,6 +49,7 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
             example_validator,
             anomalies_gate,
             transform,
+            *([tuner] if tuner else []),
             *([warm_start] if warm_start else []),
             trainer,
             baseline,

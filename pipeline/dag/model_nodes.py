@@ -18,6 +18,7 @@ from pipeline.dag.tfma_config import eval_config
 from trainer_module import features as F
 
 RUN_FN = "trainer_module.run.run_fn"
+TUNER_FN = "trainer_module.tuning.tuner_fn"
 
 
 def trainer_custom_config(cfg: PipelineConfig) -> dict:
@@ -38,6 +39,9 @@ def trainer_custom_config(cfg: PipelineConfig) -> dict:
             "warm_start_freeze_layers": cfg.training.warm_start_freeze_layers,
             "seed": cfg.training.seed,
         },
+        # The Tuner reads it; the Trainer's copy makes a tuning change re-train even when the best values repeat.
+        **({"tuning": {"trials": cfg.tuning.trials, "max_seconds": cfg.tuning.max_seconds,
+                       "search_space": dict(cfg.tuning.search_space)}} if cfg.tuning.enabled else {}),
     }
 
 
@@ -62,12 +66,15 @@ def trainer(
     schema: Any,
     base_model: Optional[Any] = None,
     vertex: Optional[VertexOptions] = None,
+    hyperparameters: Optional[Any] = None,
 ):
     """The Trainer: in the pipeline's process (locally, or in the KFP/Vertex container), or as a Vertex AI custom
-    job when `vertex.training`. `base_model` is the warm-start model channel, if any."""
+    job when `vertex.training`. `base_model` is the warm-start model channel, `hyperparameters` the Tuner's best
+    ones, if any."""
     args = dict(
         run_fn=RUN_FN,
         base_model=base_model,
+        hyperparameters=hyperparameters,
         examples=examples,
         transform_graph=transform_graph,
         schema=schema,
@@ -88,6 +95,22 @@ def trainer(
         custom_config=trainer_custom_config(cfg),
         custom_executor_spec=ExecutorClassSpec(trainer_executor_class(cfg)),
     ).with_id(node_ids.TRAINER)
+
+
+def tuner(cfg: PipelineConfig, *, examples: Any, transform_graph: Any, schema: Any):
+    """TFX's Tuner with KerasTuner (trainer_module.tuning.tuner_fn): a random search over the family's
+    hyperparameters, each trial trained by the Trainer's code; its best values feed the Trainer. Cached like any
+    component: the same inputs and tuning config reuse the last search."""
+    steps = cfg.tuning.train_steps or cfg.training.train_steps
+    return tfx.components.Tuner(
+        tuner_fn=TUNER_FN,
+        examples=examples,
+        transform_graph=transform_graph,
+        schema=schema,
+        train_args=tfx.proto.TrainArgs(num_steps=steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=cfg.training.eval_steps),
+        custom_config=trainer_custom_config(cfg),
+    ).with_id(node_ids.TUNER)
 
 
 def blessed_model_resolver(cfg: PipelineConfig, portable: bool, candidate: Any = None) -> tfx.dsl.Resolver:

@@ -18,6 +18,7 @@ from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGe
 from tfx.components.statistics_gen.component import StatisticsGen
 from tfx.components.trainer.component import Trainer
 from tfx.components.transform.component import Transform
+from tfx.components.tuner.component import Tuner
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.orchestration.pipeline import Pipeline
@@ -33,6 +34,7 @@ components = SimpleNamespace(
     ExampleValidator=ExampleValidator,
     Transform=Transform,
     Trainer=Trainer,
+    Tuner=Tuner,
     Evaluator=Evaluator,
     Pusher=Pusher,
 )

@@ -34,6 +34,8 @@ class Comparison:
     rows: list[Delta] = field(default_factory=list)
     features: list[Delta] = field(default_factory=list)
     nodes: list[Delta] = field(default_factory=list)  # state per node: complete (re-ran) / cached / failed
+    # The trained model's hyperparameters (training_summary.json), " (tuned)" after a name the Tuner chose.
+    hyperparameters: list[Delta] = field(default_factory=list)
 
 
 def _diff(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -104,6 +106,29 @@ def _data_deltas(statistics_a: str, statistics_b: str) -> tuple[list[Delta], lis
     return rows, features
 
 
+def _hyperparameter_deltas(model_run_a: str, model_run_b: str) -> list[Delta]:
+    """Every hyperparameter of either run's model, with its value in each; family first."""
+    from trainer_module import training_summary
+
+    def read(uri: str) -> tuple[dict, set]:
+        try:
+            record = training_summary.read(uri)
+        except (OSError, ValueError):
+            return {}, set()
+        values = {"family": record.get("model_family"), **(record.get("hyperparameters") or {})}
+        tuned = set((record.get("tuned") or {}).get("hyperparameters", {}))
+        return values, tuned | ({"family"} if (record.get("tuned") or {}).get("family") else set())
+
+    (a, tuned_a), (b, tuned_b) = read(model_run_a), read(model_run_b)
+    deltas = []
+    for name in sorted(set(a) | set(b), key=lambda n: (n != "family", n)):
+        va, vb = a.get(name), b.get(name)
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (va, vb))
+        label = name + (" (tuned)" if name in tuned_a | tuned_b else "")
+        deltas.append(Delta(label, "Trainer", va, vb, _diff(va, vb) if numeric else None))
+    return deltas
+
+
 def compare(store: mlmd.MetadataStore, run_a: str, pipeline_a: str, run_b: str, pipeline_b: str) -> Comparison:
     ex_a = R.node_executions(store, pipeline_a, run_a)
     ex_b = R.node_executions(store, pipeline_b, run_b)
@@ -112,6 +137,9 @@ def compare(store: mlmd.MetadataStore, run_a: str, pipeline_a: str, run_b: str, 
     eval_a, eval_b = (_output_uri(ex, node_ids.EVALUATOR, "evaluation") for ex in (ex_a, ex_b))
     if eval_a and eval_b:
         result.metrics = _metric_deltas(eval_a, eval_b)
+    run_a_uri, run_b_uri = (_output_uri(ex, node_ids.TRAINER, "model_run") for ex in (ex_a, ex_b))
+    if run_a_uri and run_b_uri:
+        result.hyperparameters = _hyperparameter_deltas(run_a_uri, run_b_uri)
     stats_a, stats_b = (_output_uri(ex, node_ids.STATISTICS_GEN, "statistics") for ex in (ex_a, ex_b))
     if stats_a and stats_b:
         result.rows, result.features = _data_deltas(stats_a, stats_b)

@@ -10,7 +10,7 @@ from components.anomalies_gate.schema_diff import Finding, read_findings, split_
 from components.atomic_pusher.properties import PUSHED_DESTINATION_KEY, PUSHED_KEY, PUSHED_MODEL_KEY
 from pipeline.config.schema import PipelineConfig
 from pipeline.dag import node_ids
-from pipeline.metadata import statistics
+from pipeline.metadata import statistics, tuning
 from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
 from pipeline.metadata.gates import Gate, config_gates, find, read_gates
 from pipeline.metadata.runs import Artifact, NodeExecution
@@ -43,6 +43,8 @@ class RunSummary:
     pushed_now: bool = False  # False when the Pusher was served from cache (nothing new pushed)
     label: Optional[dict] = None  # the Trainer's record of the label (training_summary.json "label")
     auto: Optional[dict] = None  # model.family auto: the candidates' scores and the family kept ("auto")
+    tuned: Optional[dict] = None  # the Tuner's best values as the Trainer used them ("tuned"), when the run tuned
+    tuning: Optional[str] = None  # what the Tuner found, in words (pipeline.metadata.tuning.describe)
 
 
 def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[Artifact]:
@@ -100,7 +102,12 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
     model_run = _one(executions, node_ids.TRAINER, "model_run")
     if model_run:
         record = trained_record(model_run.uri)
-        summary.label, summary.auto = record.get("label"), record.get("auto")
+        summary.label, summary.auto, summary.tuned = record.get("label"), record.get("auto"), record.get("tuned")
+    tuner_results = _one(executions, node_ids.TUNER, "tuner_results")
+    if tuner_results and summary.tuned is not None:
+        from trainer_module.auto_family import METRIC
+
+        summary.tuning = tuning.describe(summary.tuned, tuning.read_trials(tuner_results.uri), METRIC.get(cfg.task))
     evaluation = _one(executions, node_ids.EVALUATOR, "evaluation")
     if evaluation:
         summary.evaluation_uri = evaluation.uri

@@ -14,7 +14,7 @@ def test_tfx_api_names_are_tfx_v1s_own_objects():
     for name in ("Output", "SplitConfig", "TrainArgs", "EvalArgs"):
         assert getattr(tfx_api.proto, name) is getattr(v1.proto, name)
     for name in ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ImportSchemaGen", "ExampleValidator", "Transform",
-                 "Trainer", "Evaluator", "Pusher"):
+                 "Trainer", "Tuner", "Evaluator", "Pusher"):
         assert getattr(tfx_api.components, name) is getattr(v1.components, name)
     assert tfx_api.types.standard_artifacts.Model is v1.types.standard_artifacts.Model
     assert tfx_api.extensions.google_cloud_ai_platform is v1.extensions.google_cloud_ai_platform
