@@ -119,3 +119,21 @@ def test_cli_compile_then_validate_exit_codes(tmp_path):
     missing = support.cli(["compile", "--target", "vertex", "--image", IMAGE, "--pipeline-root", "gs://b/r",
                            "--serving-dir", "gs://b/s"])
     assert missing.code == 2 and "--data is required" in missing.stderr
+
+
+def test_a_tuned_config_compiles_the_tuner_feeding_the_trainer(tmp_path):
+    cfg = load_config("taxi", {"tuning.trials": 3, "tuning.search_space": {"dropout": [0.0, 0.2]}})
+    job = json.loads(compile_pipeline(cfg, CompileOptions(out=tmp_path / "job.json", target="vertex", **BASE))
+                     .read_text())
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert tasks["Tuner"]["componentRef"]["name"] and "Transform" in tasks["Tuner"]["dependentTasks"]
+    assert tasks["Trainer"]["inputs"]["artifacts"]["hyperparameters"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "best_hyperparameters", "producerTask": "Tuner"}
+    params = tasks["Tuner"]["inputs"]["parameters"]
+    assert params["tuner_fn"]["runtimeValue"]["constantValue"]["stringValue"] == "trainer_module.tuning.tuner_fn"
+    tuning = json.loads(params["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])["tuning"]
+    assert tuning == {"trials": 3, "max_seconds": 600, "search_space": {"dropout": [0.0, 0.2]}}
+    assert _trainer_custom_config(job)["tuning"] == tuning
+    assert validate(tmp_path / "job.json", "vertex").ok
+    untuned = json.loads(_compile(tmp_path).read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "Tuner" not in untuned and "hyperparameters" not in untuned["Trainer"]["inputs"].get("artifacts", {})
