@@ -11,6 +11,9 @@ import numpy as np
 
 AUTO = "auto"
 CANDIDATES = ("dnn", "gbt")
+# custom_config["model"][REUSE_KEY]: an earlier run's choice for the same config (pipeline.metadata.auto_choice):
+# {family, run, metric, scores}; the Trainer then trains that family alone.
+REUSE_KEY = "auto_reuse"
 METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "r_squared"}
 
 
@@ -61,15 +64,43 @@ def family_score(model: Any, eval_ds: Any, spec: Any, scaling: Any, family: str)
     return score(model, eval_ds, spec.task)
 
 
-def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any, scaling: Any = None) -> tuple[tuple, str, dict]:
-    """(the chosen family's fit result, the family, the record for training_summary.json). `scaling`: the regression
-    target's (trainer_module.label_stats.TargetScaling) on the eval batches; networks predict on that scale, trees
-    on the label's own."""
+def deadline_callback(deadline: float) -> Any:
+    """A Keras callback that ends fit() once time.time() passes `deadline` (the model is kept as it stands)."""
+    import tensorflow as tf
+
+    class StopAtDeadline(tf.keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if time.time() > deadline:
+                self.model.stop_training = True
+
+    return StopAtDeadline()
+
+
+def _budgeted(custom: Mapping[str, Any], family: str, seconds: float) -> tuple[dict, tuple]:
+    """(custom config, extra callbacks) that keep `family`'s training within `seconds` (0: no limit)."""
+    custom = for_family(custom, family)
+    if not seconds:
+        return custom, ()
+    if family == "gbt":
+        hparams = dict(custom["model"].get("hparams", {}))
+        hparams["max_seconds"] = hparams.get("max_seconds") or max(1, int(seconds))  # TF-DF's own duration limit
+        return {**custom, "model": {**custom["model"], "hparams": hparams}}, ()
+    return custom, (deadline_callback(time.time() + seconds),)
+
+
+def choose(fit: Callable[..., tuple], eval_ds: Any, spec: Any, scaling: Any = None,
+           custom: Mapping[str, Any] | None = None) -> tuple[tuple, str, dict]:
+    """(the chosen family's fit result, the family, the record for training_summary.json). `fit(family, custom,
+    callbacks)` trains one family; `custom["model"]["auto_max_seconds"]` is the candidates' time together (an
+    equal share each). `scaling`: the regression target's on the eval batches."""
+    custom = dict(custom or {})
     families, left_out = candidates(spec)
+    budget = float(custom.get("model", {}).get("auto_max_seconds") or 0)
     results, scores, seconds = {}, {}, {}
     for family in families:
         started = time.time()
-        results[family] = fit(family)
+        family_custom, callbacks = _budgeted(custom, family, budget / len(families))
+        results[family] = fit(family, family_custom, callbacks)
         seconds[family] = round(time.time() - started, 2)
         scores[family] = family_score(results[family][0].model, eval_ds, spec, scaling, family)
     chosen = max(families, key=lambda f: scores[f])  # max keeps the first of equals: dnn
@@ -78,5 +109,17 @@ def choose(fit: Callable[[str], tuple], eval_ds: Any, spec: Any, scaling: Any = 
     why = f"{chosen} scored {metric} {scores[chosen]:.4f} on the eval split" + (f" (vs {others})" if others else "")
     if left_out:
         why += f"; {left_out}"
-    record = {"metric": metric, "scores": scores, "train_seconds": seconds, "chosen": chosen, "why": why}
+    record = {"metric": metric, "scores": scores, "train_seconds": seconds, "chosen": chosen, "why": why,
+              "budget_seconds": budget or None}
     return results[chosen], chosen, record
+
+
+def reuse_record(choice: Mapping[str, Any]) -> dict:
+    """training_summary.json's `auto` when an earlier run's choice is reused: its scores, and the run that scored."""
+    scores = dict(choice.get("scores") or {})
+    others = ", ".join(f"{f} {v:.4f}" for f, v in scores.items() if f != choice["family"])
+    scored = f"{choice.get('metric')} {scores[choice['family']]:.4f}" if choice["family"] in scores else "best"
+    why = (f"reused the choice of run {choice.get('run')} (same config): {choice['family']} scored {scored}"
+           + (f" there (vs {others})" if others else "") + f"; only {choice['family']} trained")
+    return {"metric": choice.get("metric"), "scores": scores, "chosen": choice["family"], "why": why,
+            "reused_from": choice.get("run")}

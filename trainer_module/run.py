@@ -224,8 +224,12 @@ def run_fn(fn_args: FnArgs) -> None:
     where = destinations(fn_args, setup.chief)
     fit = functools.partial(prepared.fit, fn_args, where)
     auto = None
-    if family == auto_family.AUTO:
-        fitted, family, auto = auto_family.choose(fit, prepared.eval_ds, spec, label.scaling)
+    reuse = custom.get("model", {}).get(auto_family.REUSE_KEY)
+    if family == auto_family.AUTO and reuse:  # an earlier run chose for this same config: train that family only
+        family, auto = reuse["family"], auto_family.reuse_record(reuse)
+        fitted = fit(family)
+    elif family == auto_family.AUTO:
+        fitted, family, auto = auto_family.choose(fit, prepared.eval_ds, spec, label.scaling, custom)
     else:
         fitted = fit(family)
     custom = auto_family.for_family(custom, family)

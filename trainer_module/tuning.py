@@ -32,19 +32,6 @@ def space_for(custom: Mapping[str, Any], candidates: tuple[str, ...]) -> dict[st
     return {f: dict(configured.get(f) or default[f]) for f in candidates}
 
 
-def _deadline_callback(deadline: float) -> Any:
-    import tensorflow as tf
-
-    class StopAtDeadline(tf.keras.callbacks.Callback):
-        """Ends a trial's fit when the search's time is up; the trial is scored as it stands."""
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if time.time() > deadline:
-                self.model.stop_training = True
-
-    return StopAtDeadline()
-
-
 def make_oracle(hp: Any, trials: int, deadline: float, seed: Optional[int]) -> Any:
     """A random search over `hp` whose first trial is the values `hp` defaults to (the configured model) and which
     stops after `trials` trials or at `deadline` (time.time()), whichever comes first."""
@@ -106,7 +93,7 @@ def build_tuner(fn_args: FnArgs) -> Any:
                 import tensorflow as tf
 
                 tf.keras.utils.set_random_seed(int(seed))
-            built = prepared.fit(fn_args, where, trial_family, trial_custom, (_deadline_callback(deadline),))[0]
+            built = prepared.fit(fn_args, where, trial_family, trial_custom, (auto_family.deadline_callback(deadline),))[0]
             score = auto_family.family_score(built.model, prepared.eval_ds, prepared.spec, prepared.label.scaling,
                                              trial_family)
             logging.info("tuning: trial %s %s %s -> %s %.4f (%.1f s)", trial.trial_id, trial_family, values,

@@ -271,7 +271,7 @@ def _section(cls: type, converters: Mapping[str, Any] | None = None) -> Any:
 _TOP_LEVEL = {
     "label": _section(LabelConfig, {"inputs": _str_tuple}),
     "features": _section(FeaturesConfig, _FEATURES),
-    "model": _section(ModelConfig),
+    "model": _section(ModelConfig, {"auto_max_seconds": _int(0)}),
     "training": _section(TrainingConfig, _TRAINING),
     "tuning": _tuning,
     "evaluation": _section(EvaluationConfig, _EVALUATION),

@@ -65,6 +65,9 @@ class ModelConfig:
     hparams: Mapping[str, Any] = field(default_factory=dict)
     # Per-family hyperparameters, so `--model rnn` on a config written for a cnn gets the rnn's own settings.
     hparams_by_family: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # auto: the candidates' training time together (each gets an equal share; a network is cut at its share, the
+    # forest gets it as TF-DF's maximum training duration); 0: no limit
+    auto_max_seconds: int = 600
 
     @property
     def effective_hparams(self) -> dict[str, Any]:

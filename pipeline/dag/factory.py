@@ -32,6 +32,7 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
         base_model=warm_start.outputs["model"] if warm_start else None,
         vertex=target.vertex,
         hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
+        auto_choice=target.auto_choice,
     )
     model = trainer.outputs["model"]
     baseline = model_nodes.baseline_resolver(cfg, target.portable_resolvers, candidate=model)

@@ -3,7 +3,7 @@ Evaluator and the Pusher."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 # Not in tfx.v1: TFX's documented way to give a standard component another executor (tfx.v1.components.Trainer's
 # custom_executor_spec argument). Subclassing Trainer instead would rename the node's type in ML Metadata.
@@ -16,18 +16,23 @@ from pipeline.dag import tfx_api as tfx
 from pipeline.dag.targets import Locations, VertexOptions
 from pipeline.dag.tfma_config import eval_config
 from trainer_module import features as F
+from trainer_module.auto_family import REUSE_KEY
 
 RUN_FN = "trainer_module.run.run_fn"
 TUNER_FN = "trainer_module.tuning.tuner_fn"
 
 
-def trainer_custom_config(cfg: PipelineConfig) -> dict:
-    """What run_fn reads besides its inputs: the transform settings, the model family and hparams, training."""
+def trainer_custom_config(cfg: PipelineConfig, auto_choice: Optional[Mapping[str, Any]] = None) -> dict:
+    """What run_fn reads besides its inputs: the transform settings, the model family and hparams, training.
+    `auto_choice`: with model.family auto, an earlier run's choice for this same config, trained alone."""
+    auto = cfg.model.family == "auto"
     return {
         **F.transform_config(cfg),
         "model": {"family": cfg.model.family, "hparams": cfg.model.effective_hparams,
                   # auto trains several families (trainer_module.auto_family): each with its own hparams
-                  **({"hparams_by_family": dict(cfg.model.hparams_by_family)} if cfg.model.family == "auto" else {})},
+                  **({"hparams_by_family": dict(cfg.model.hparams_by_family),
+                      "auto_max_seconds": cfg.model.auto_max_seconds} if auto else {}),
+                  **({REUSE_KEY: dict(auto_choice)} if auto and auto_choice else {})},
         "training": {
             "batch_size": cfg.training.batch_size,
             "epochs": cfg.training.epochs,
@@ -67,10 +72,11 @@ def trainer(
     base_model: Optional[Any] = None,
     vertex: Optional[VertexOptions] = None,
     hyperparameters: Optional[Any] = None,
+    auto_choice: Optional[Mapping[str, Any]] = None,
 ):
     """The Trainer: in the pipeline's process (locally, or in the KFP/Vertex container), or as a Vertex AI custom
     job when `vertex.training`. `base_model` is the warm-start model channel, `hyperparameters` the Tuner's best
-    ones, if any."""
+    ones, if any; `auto_choice` an earlier run's model.family auto choice to reuse."""
     args = dict(
         run_fn=RUN_FN,
         base_model=base_model,
@@ -84,7 +90,7 @@ def trainer(
     if vertex and vertex.training:
         vertex_ai = tfx.extensions.google_cloud_ai_platform
         custom_config = {
-            **trainer_custom_config(cfg),
+            **trainer_custom_config(cfg, auto_choice),
             vertex_ai.ENABLE_VERTEX_KEY: True,
             vertex_ai.VERTEX_REGION_KEY: vertex.region,
             vertex_ai.TRAINING_ARGS_KEY: {"project": vertex.project, "worker_pool_specs": vertex.worker_pool_specs()},
@@ -92,7 +98,7 @@ def trainer(
         return vertex_ai.Trainer(**args, custom_config=custom_config).with_id(node_ids.TRAINER)
     return tfx.components.Trainer(
         **args,
-        custom_config=trainer_custom_config(cfg),
+        custom_config=trainer_custom_config(cfg, auto_choice),
         custom_executor_spec=ExecutorClassSpec(trainer_executor_class(cfg)),
     ).with_id(node_ids.TRAINER)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Sequence, Union
+from typing import Any, ClassVar, Mapping, Optional, Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class LocalTarget:
     enable_cache: bool = True
     beam_pipeline_args: Sequence[str] = ()
     allow_anomalies: bool = False
+    # model.family auto: an earlier run's choice for this same Trainer config (pipeline.metadata.auto_choice)
+    auto_choice: Optional[Mapping[str, Any]] = None
 
     # Fixed for every local run. The baseline resolver excludes the candidate and other model families.
     portable_resolvers: ClassVar[bool] = False
@@ -69,6 +71,7 @@ class CloudTarget:
     schema_file: Optional[str] = None
     vertex: Optional[VertexOptions] = None
 
+    auto_choice: ClassVar[None] = None  # the orchestrator's store is not read at compile time: auto scores each run
     # Fixed for every cloud run: the orchestrator brings its own ML Metadata and cache, anomalies stop the run,
     # and the resolvers use TFX's LatestBlessedModelStrategy: TFX 1.16's KFP v2 step builder compiles a Resolver
     # only with it or LatestArtifactStrategy (tfx/orchestration/kubeflow/v2/step_builder.py, TypeError otherwise).

@@ -98,6 +98,16 @@ def dag_shape(tfx_pipeline) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
+def _auto_choice(cfg: PipelineConfig, connection: metadata_store_pb2.ConnectionConfig) -> Optional[dict]:
+    """model.family auto (the Tuner picks the family itself when tuning): an earlier run's choice for this config."""
+    if cfg.model.family != "auto" or cfg.tuning.enabled:
+        return None
+    from pipeline.dag.model_nodes import trainer_custom_config
+    from pipeline.metadata.auto_choice import previous_choice
+
+    return previous_choice(open_store(connection), cfg.name, trainer_custom_config(cfg))
+
+
 def run(
     cfg: PipelineConfig,
     home: Home,
@@ -124,6 +134,7 @@ def run(
         enable_cache=enable_cache,
         beam_pipeline_args=beam_args(beam_mode, cfg.data_dir),
         allow_anomalies=allow_anomalies,
+        auto_choice=_auto_choice(cfg, connection) if enable_cache else None,  # --no-cache: score the candidates
     )
     tfx_pipeline = create_pipeline(cfg, where, target)
     run_id = patches.new_run_id()

@@ -48,7 +48,7 @@ def test_the_better_scoring_family_is_kept_and_every_score_recorded():
     models = {"dnn": Fake(-1.0), "gbt": Fake(2.0)}  # dnn ranks the rows backwards
     trained = []
 
-    def fit(family):
+    def fit(family, custom, callbacks):
         trained.append(family)
         return (Built(models[family]), {"loss": [1.0]}, 0.1, 1)
 
@@ -60,7 +60,7 @@ def test_the_better_scoring_family_is_kept_and_every_score_recorded():
 
 
 def test_a_tie_keeps_the_first_candidate():
-    _, chosen, _ = auto_family.choose(lambda f: (Built(Fake(1.0)), {}, 0.0, 1), _eval_batches(), TABLE)
+    _, chosen, _ = auto_family.choose(lambda f, *_: (Built(Fake(1.0)), {}, 0.0, 1), _eval_batches(), TABLE)
     assert chosen == "dnn"
 
 
@@ -123,7 +123,47 @@ def test_a_regression_is_scored_in_the_label_units_for_networks_and_trees():
     trees = lambda x, training=False: raw.reshape(-1, 1)  # noqa: E731 - perfect in the label's units
     results = {"dnn": (Built(network), {}, 0.0, 1), "gbt": (Built(trees), {}, 0.0, 1)}
     spec = ModelSpec(inputs=TABLE.inputs, task="regression")
-    _, chosen, record = auto_family.choose(lambda f: results[f], [({"a_xf": raw}, scaled, np.ones(4))], spec, scaling)
+    _, chosen, record = auto_family.choose(lambda f, *_: results[f], [({"a_xf": raw}, scaled, np.ones(4))], spec, scaling)
     assert record["scores"]["dnn"] == pytest.approx(1.0, abs=1e-5)
     assert record["scores"]["gbt"] == pytest.approx(1.0, abs=1e-5)  # not compared with the scaled targets
     assert chosen in ("dnn", "gbt") and record["metric"] == "r_squared"
+
+
+def test_the_time_budget_is_shared_between_the_candidates():
+    custom = {"model": {"family": "auto", "hparams": {}, "auto_max_seconds": 100,
+                        "hparams_by_family": {"gbt": {"num_trees": 50}}}}
+    given = {}
+
+    def fit(family, family_custom, callbacks):
+        given[family] = (family_custom["model"]["hparams"], callbacks)
+        return (Built(Fake(1.0)), {}, 0.0, 1)
+
+    _, _, record = auto_family.choose(fit, _eval_batches(), TABLE, custom=custom)
+    assert given["gbt"] == ({"num_trees": 50, "max_seconds": 50}, ())  # TF-DF's own training-duration limit
+    dnn_hparams, (deadline,) = given["dnn"]
+    assert dnn_hparams == {} and type(deadline).__name__ == "StopAtDeadline"
+    assert record["budget_seconds"] == 100.0
+    unlimited = {"model": {**custom["model"], "auto_max_seconds": 0}}
+    auto_family.choose(fit, _eval_batches(), TABLE, custom=unlimited)
+    assert given["gbt"] == ({"num_trees": 50}, ()) and given["dnn"] == ({}, ())
+
+
+def test_a_network_fit_stops_at_the_deadline():
+    import time
+
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(loss="mse", optimizer="sgd")
+    x, y = np.zeros((64, 2), "float32"), np.zeros((64, 1), "float32")
+    history = model.fit(x, y, batch_size=8, epochs=50, verbose=0,
+                        callbacks=[auto_family.deadline_callback(time.time() - 1)])
+    assert len(history.history["loss"]) == 1  # stopped after its first batch, in the first epoch
+
+
+def test_a_reused_choice_names_the_run_that_scored_and_trains_one_family():
+    record = auto_family.reuse_record({"family": "gbt", "run": "2026-11-30T10:00:00", "metric": "auc",
+                                       "scores": {"dnn": 0.91, "gbt": 0.94}})
+    assert record["chosen"] == "gbt" and record["reused_from"] == "2026-11-30T10:00:00"
+    assert record["why"] == ("reused the choice of run 2026-11-30T10:00:00 (same config): gbt scored auc 0.9400 "
+                             "there (vs dnn 0.9100); only gbt trained")
