@@ -1,6 +1,6 @@
 """Training the gbt family inside the Trainer: the train split read once through the transform graph (no shuffling,
-no repeats: trees see each row once), TF-DF's own early stopping on a slice of it, then the trees wrapped as a
-functional Keras model with the same named inputs and task output as the other families."""
+no repeats: trees see each row once), TF-DF's early stopping on a slice of it or on the eval split, then the trees
+wrapped as a functional Keras model with the same named inputs and task output as the other families."""
 
 from __future__ import annotations
 
@@ -38,8 +38,12 @@ def train(fn_args: Any, tf_transform_output: Any, spec: ModelSpec, label: LabelS
           hparams: Mapping[str, Any], seed: int) -> Trained:
     trees = gbt.build(spec, hparams, seed=seed)
     train_ds = _dataset(fn_args.train_files, fn_args, tf_transform_output, label)
+    # Early stopping on the eval split (as the networks'), or on a slice of the train split (TF-DF's own)
+    valid_ds = None
+    if gbt.uses_eval_split(hparams):
+        valid_ds = _dataset(fn_args.eval_files, fn_args, tf_transform_output, label)
     started = time.time()
-    trees.fit(train_ds, verbose=0)
+    trees.fit(train_ds, validation_data=valid_ds, verbose=0)
     fit_seconds = time.time() - started
     inspector = trees.make_inspector()
     logs = inspector.training_logs() or []

@@ -71,7 +71,8 @@ def task_head(x: tf.Tensor, spec: ModelSpec) -> tf.Tensor:
     return tf.keras.layers.Activation(activation, dtype="float32", name="output")(logits)
 
 
-def compile_for_task(model: tf.keras.Model, spec: ModelSpec, learning_rate: float) -> tf.keras.Model:
+def compile_for_task(model: tf.keras.Model, spec: ModelSpec, learning_rate: Any) -> tf.keras.Model:
+    """Compiles with Adam at `learning_rate` (a float or a tf.keras LearningRateSchedule) and the task's loss."""
     if spec.task == "binary":
         loss, metrics = "binary_crossentropy", [tf.keras.metrics.AUC(name="auc"), "binary_accuracy"]
     elif spec.task == "multiclass":

@@ -1,4 +1,5 @@
-"""Tabular wide & deep network: one-hot categoricals feed a linear (wide) part; numbers and embeddings a DNN."""
+"""Tabular wide & deep network: one-hot categoricals (and, optionally, the numbers) feed a linear (wide) part;
+numbers and embeddings a DNN."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, Mapping
 import tensorflow as tf
 
 from trainer_module.features import ModelSpec
-from trainer_module.models.common import compile_for_task, keras_input, output_layer, resolve_hparams
+from trainer_module.models.common import check_choice, compile_for_task, keras_input, output_layer, resolve_hparams
 
 DEFAULTS: dict[str, Any] = {
     "hidden_units": [128, 64, 32],
@@ -16,12 +17,31 @@ DEFAULTS: dict[str, Any] = {
     "max_embedding_dim": 16,
     "wide": True,  # add the linear one-hot part
     "max_one_hot": 2000,  # categoricals with more ids than this skip the wide part
+    "wide_numeric": False,  # the numbers feed the linear part too (then it holds a logistic / linear regression)
+    "batch_norm": False,  # BatchNormalization after each hidden layer's Dense, before its ReLU
+    "l2": 0.0,  # L2 penalty on the hidden layers' kernels
+    # "constant", or "cosine": cosine decay from learning_rate to lr_floor × learning_rate over lr_decay_steps
+    # (then constant); the default train_steps is 1000
+    "lr_schedule": "constant",
+    "lr_decay_steps": 1000,
+    "lr_floor": 0.05,
 }
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def embedding_dim(cardinality: int, cap: int) -> int:
     """A common rule of thumb: about 1.6 · n^0.56, capped."""
     return max(2, min(cap, int(round(1.6 * cardinality**0.56))))
+
+
+def learning_rate(hp: Mapping[str, Any]) -> Any:
+    """A float, or a schedule over lr_decay_steps optimizer steps."""
+    schedule = check_choice("dnn", "lr_schedule", hp["lr_schedule"], LR_SCHEDULES)
+    rate = float(hp["learning_rate"])
+    if schedule == "constant":
+        return rate
+    return tf.keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, int(hp["lr_decay_steps"])),
+                                                     alpha=float(hp["lr_floor"]))
 
 
 def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
@@ -51,10 +71,20 @@ def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
                     name=f"{feature.name}_one_hot",
                 )(inputs[feature.name])
             )
+    if hp["wide"] and hp["wide_numeric"]:
+        wide += numeric
     deep_parts = numeric + deep_categorical
     deep = deep_parts[0] if len(deep_parts) == 1 else tf.keras.layers.Concatenate()(deep_parts)
+    regularizer = tf.keras.regularizers.L2(float(hp["l2"])) if hp["l2"] else None
     for i, units in enumerate(hp["hidden_units"]):
-        deep = tf.keras.layers.Dense(int(units), activation="relu", name=f"dense_{i}")(deep)
+        if hp["batch_norm"]:
+            deep = tf.keras.layers.Dense(int(units), use_bias=False, kernel_regularizer=regularizer,
+                                         name=f"dense_{i}")(deep)
+            deep = tf.keras.layers.BatchNormalization(name=f"batch_norm_{i}")(deep)
+            deep = tf.keras.layers.Activation("relu")(deep)
+        else:
+            deep = tf.keras.layers.Dense(int(units), activation="relu", kernel_regularizer=regularizer,
+                                         name=f"dense_{i}")(deep)
         if hp["dropout"]:
             deep = tf.keras.layers.Dropout(float(hp["dropout"]))(deep)
     units, activation = output_layer(spec)
@@ -64,4 +94,4 @@ def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
         logits = tf.keras.layers.Add()([logits, tf.keras.layers.Dense(units, name="wide_logits")(wide_in)])
     outputs = tf.keras.layers.Activation(activation, dtype="float32", name="output")(logits)
     model = tf.keras.Model(inputs=inputs, outputs=outputs, name="wide_and_deep")
-    return compile_for_task(model, spec, float(hp["learning_rate"]))
+    return compile_for_task(model, spec, learning_rate(hp))
