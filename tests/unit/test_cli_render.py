@@ -303,12 +303,17 @@ def test_compare_sections_and_empty_ones():
     result = Comparison("r1", "r2", "taxi", "taxi",
                         metrics=[Delta("auc", "overall", 0.91234567, 0.9, -0.01234567)],
                         features=[Delta("mean", "train/fare", 1.0, 1.0, 0.0), Delta("mean", "eval/fare", 1.0, 2.0, 1.0)],
-                        nodes=[Delta("", "Trainer", "complete", "cached")])
+                        nodes=[Delta("", "Trainer", "complete", "cached")],
+                        hyperparameters=[Delta("dropout (tuned)", "Trainer", 0.1, 0.3, 0.2),
+                                         Delta("hidden_units", "Trainer", [128, 64], [128, 64])])
     assert _text(inspect_view.compare, result, False).splitlines() == [
         "A r1 (taxi)", "B r2 (taxi)",
         "", "metrics (candidate, per slice):",
         "METRIC  SLICE    A       B    B-A", "auc     overall  0.9123  0.9  -0.01235",
         "", "changed properties: none",
+        "", "hyperparameters (trained model):",
+        "NAME             NODE     A          B          B-A", "dropout (tuned)  Trainer  0.1        0.3        0.2",
+        "hidden_units     Trainer  [128, 64]  [128, 64]",
         "", "rows: none",
         "", "features (changed statistics):",
         "STAT  SPLIT/FEATURE  A  B  B-A", "mean  eval/fare      1  2  1",
