@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import logging
+import operator
 import sys
 import threading
 from typing import Any, Callable, Optional
@@ -71,24 +72,24 @@ class _ExcludedIds(frozenset):
 
 _lock = threading.Lock()
 _excluded: frozenset = _ExcludedIds()
-_modules_key: tuple = ()
+_modules_key: list = []  # the loaded modules the exclude set was built from, in sys.modules' order
 _excluded_dicts: list = []  # keeps every excluded id's object alive (see _module_globals_ids)
 
 
-def _loaded_modules_key() -> tuple:
-    """Changes whenever a module is added, removed or replaced under the same name: the count and the sum of the
-    module objects' ids (0.35 ms for ~7,700 modules, against ~2 ms for rebuilding the exclude set). A key made of the
-    count and the last entry missed a module replaced in the middle of sys.modules, leaving the freed globals dict's
-    id in the exclude set, where a new object at that address was then not counted."""
-    modules = sys.modules
-    return len(modules), sum(map(id, list(modules.values())))
+def _loaded_modules_key() -> list:
+    """The loaded modules in sys.modules' order: unequal to the last key whenever a module is added, removed or
+    replaced under the same name. Comparing two such lists is one identity check per module, about half the cost of
+    summing the modules' ids (the key this replaces). A key made of the count and the last
+    entry missed a module replaced in the middle of sys.modules, leaving the freed globals dict's id in the exclude
+    set, where a new object at that address was then not counted."""
+    return list(sys.modules.values())
 
 
 def _module_globals_ids() -> frozenset:
     global _excluded, _modules_key
     with _lock:
         key = _loaded_modules_key()
-        if key != _modules_key:
+        if len(key) != len(_modules_key) or any(map(operator.is_not, key, _modules_key)):
             ids = {id(None)}
             # The dicts themselves are kept alive with the set: an entry of sys.modules that is not a module may
             # hand out a fresh dict from vars() each time, and once freed its id would be reused by new objects,
