@@ -312,6 +312,60 @@ def submit_local(d: Optional[dict]) -> tuple[list[str], list[list]]:
 QUALITY_TARGET = "tfx-e2e within 0.005 AUC / 0.01 accuracy / 0.01 R² of HistGradientBoosting on every dataset"
 
 
+QUALITY_NOTES = """\
+**What was tried (issue #15, points 3-4), what was kept and why.** Each variant above is one seeded run per dataset
+(`--tag`); dnn-before is the default run before the dnn defaults below changed. The gap's standard error (±) shows
+how far one run moves by chance: about 0.015 R² on taxi_fare, 0.025 R² on claims, 0.02 AUC on fraud. Differences
+smaller than that were also checked with `python -m benchmarks.quality_screen` (the same dnn code and fit regimen on
+a pandas copy of Transform's features, seconds per run) over 4 seeds before a default changed.
+
+- dnn, kept as defaults (`trainer_module/models/dnn.py`): `wide_numeric: true` (the numbers also feed the linear
+  part, so the wide & deep model contains the logistic / linear baseline) and `lr_schedule: cosine` (Adam's rate
+  decays from `learning_rate` to 5 % of it over the train steps). dnn-before → the default run above: diabetes
+  0.285 → 0.349, fraud 0.728 → 0.751, claims 0.313 → 0.328, digits 0.967 → 0.969; breast_cancer, wine, shop and
+  taxi within 0.001; taxi_fare 0.889 → 0.885 (± 0.015; wide_numeric alone 0.898, cosine alone 0.888). Screen, 4
+  seeds each: fraud +0.007 on every seed, diabetes +0.054, claims ± 0. Taxi's default run does not grow: new vs
+  old dnn defaults, one `tfx-e2e run` each at load 1.2, both stop after 4 epochs (400 steps), Trainer 10.6 vs
+  12.7 s, run 50.5 vs 53.8 s wall, eval AUC 0.9437 vs 0.9439.
+- dnn, measured and not kept: `batch_norm: true` (screen: taxi_fare R² 0.900 → 0.514; pipeline: taxi 0.9504 →
+  0.9488, run stopped there); `dropout: 0.3` (screen worse on fraud, claims, taxi_fare: 0.755, 0.275, 0.876);
+  `l2: 1e-4` (screen no change: 0.760, 0.339, 0.900); `hidden_units: [256, 128, 64]` (screen, one seed: fraud 0.775,
+  claims 0.330, taxi_fare 0.902; not confirmed in the pipeline: left to the Tuner's search space); class weights
+  1:10 on fraud (screen: +0.015 and -0.011 on two seeds; and a reweighted model's shifted probabilities would fail
+  the default gate accuracy ≥ majority rate, 98 % on fraud). Embeddings were already sized by cardinality
+  (1.6 · n^0.56, at most 16) beside the one-hot wide part.
+- gbt, kept as defaults (`trainer_module/models/gbt.py`): 500 trees at shrinkage 0.05 instead of 300 at 0.1
+  (gbt-slow vs gbt/gbt2): claims 0.356 → 0.374 (within target), taxi 0.9485 → 0.9491, fraud 0.734/0.755 → 0.754,
+  taxi_fare 0.896 → 0.894 (± 0.003), shop 0.703.
+- gbt on raw vs transformed features: Transform z-scores numbers (monotone: a tree splits them the same) and fills a
+  missing number with the mean (as TF-DF's GLOBAL_IMPUTATION would), so the only loss is the taxi config's 10
+  quantile buckets of the four lat/long columns. Without them (gbt-nobucket: `features.bucketize={}`) taxi 0.9485 →
+  0.9491, taxi_fare 0.8961 → 0.8927: no gain, so gbt keeps reading Transform's features. claims, fraud and shop have
+  no bucketized column: their gbt input is the raw values already (string vocabulary ids split as categories).
+- gbt, measured and not kept (new hyperparameters, off by default): `validation: eval_split` (early stopping on the
+  pipeline's eval split; every train row grows trees): taxi 0.944, fraud 0.648 and not blessed; `growing_strategy:
+  BEST_FIRST_GLOBAL` with `max_depth: -1` (HistGradientBoosting's 31-leaf trees): taxi 0.946, fraud 0.672.
+
+**Datasets still not within target, and why.** The pipeline trains on its own train split: 2/3 of the benchmark's
+train rows for the taxi data (the taxi config's 2:1 split, the official TFX example's), 80 % for the others, while
+HistGradientBoosting fits all of them. Refitted on a random 2/3 (taxi) or 80 % of its rows (3 draws,
+`python -m benchmarks.quality_screen --hgb`), HistGradientBoosting scores taxi_fare 0.909-0.916, claims 0.359-0.362, fraud 0.725-0.755, shop 0.695-0.702: part of
+each gap is rows, not the model.
+- taxi_fare (R²): every dnn variant 0.885-0.898 and every gbt variant 0.893-0.897 against 0.917; the pipeline's own
+  eval split gives 0.915. Tried: numbers in the wide part, cosine decay, batch norm, dropout, L2, a wider network;
+  for gbt raw lat/long, eval-split early stopping, best-first trees, 500 trees at 0.05. Left: a third fewer
+  training rows, and a few very large fares that dominate the test rows' squared error.
+- claims (R², log-normal amounts): the dnn trains on log1p(amount), the target being strictly positive and skewed
+  (trainer_module.label_stats), and serves expm1 of its prediction: the conditional median, about 12 % below the
+  mean that R² rewards. In the screen, Duan's smearing (predictions × the mean of exp(residual) on the eval rows)
+  adds 0.019-0.029 R² on every seed (e.g. 0.339 → 0.365); that change belongs to label_stats / run.py and is not
+  made here. gbt (raw target) is within target (0.374).
+- fraud (AUC, 2 % positives): about 80 positives among the test rows, so the gap's standard error is 0.018-0.024;
+  the dnn's 0.751 is about one of them below HistGradientBoosting's 0.772, which itself scores 0.725-0.755 on 80 %
+  of its rows. Tried: everything above, and class weights (screen).
+"""
+
+
 def quality(d: Optional[dict]) -> tuple[list[str], list[list]]:
     """Issue #15: tfx-e2e's model vs HistGradientBoosting and a linear model on held-out rows of many datasets."""
     lines = ["## 7. Model quality vs gradient-boosted trees (issue #15)", ""]
@@ -353,11 +407,27 @@ def quality(d: Optional[dict]) -> tuple[list[str], list[list]]:
                           *[_fmt(got[n]["tfx"]["value"], 4) if n in got else "–" for n in order],
                           f"{sum(r['within_target'] for r in got.values())} / {len(got)}"])
         lines += _table(["tag", "--set", *order, "within"], vrows)
+    lines += ["", QUALITY_NOTES.rstrip()]
     missed = [n for n in order if not d["datasets"][n]["within_target"]]
     measured = f"{len(d['datasets']) - len(missed)} of {len(d['datasets'])} datasets within"
     target = [QUALITY_TARGET, measured + (f"; not: {', '.join(missed)}" if missed else ""),
               _fmt(not missed)]
     return lines, [target]
+
+
+def quality_only() -> int:
+    """Rewrites section 7 and its row of the targets table in the existing RESULTS.md, leaving the other sections
+    as they are (`python -m benchmarks.report --quality`): the quality benchmark runs apart from `make bench`."""
+    lines, targets = quality(read_json("quality"))
+    text = OUT.read_text()
+    start = text.index("## 7. ")
+    end = text.index("\n## ", start + 1)
+    text = text[:start] + "\n".join(lines) + "\n" + text[end:]
+    target_row = _table(["target", "measured", "met"], targets)[-1]
+    text = "\n".join(target_row if line.startswith(f"| {QUALITY_TARGET} |") else line for line in text.split("\n"))
+    OUT.write_text(text)
+    print(f"wrote section 7 of {OUT}")
+    return 0
 
 
 def main() -> int:
@@ -398,4 +468,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    raise SystemExit(quality_only() if sys.argv[1:] == ["--quality"] else main())

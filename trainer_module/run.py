@@ -197,7 +197,9 @@ def prepare(fn_args: FnArgs, custom: Mapping[str, Any], family: str) -> Prepared
     training = custom.get("training", {})
     setup = set_up(training)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path or fn_args.transform_output)
+    # The run's steps: schedules over the whole run (the dnn's cosine decay) span this run's, or a trial's, steps.
     spec = F.model_spec(tf_transform_output, custom)
+    spec = dataclasses.replace(spec, extra={**spec.extra, "train_steps": fn_args.train_steps})
     global_batch = int(training.get("batch_size", 128)) * setup.strategy.num_replicas_in_sync
     label = study_label(fn_args, tf_transform_output, custom, spec)
     train_ds, eval_ds = datasets.train_and_eval(

@@ -113,3 +113,22 @@ def test_gbt_refuses_inputs_with_more_than_one_value_per_row():
 def test_unknown_gbt_hyperparameters_are_named():
     with pytest.raises(ValueError, match="unknown hyperparameters \\['hidden_units'\\]"):
         gbt.build(SPEC, {"hidden_units": [8]})
+
+
+def test_gbt_validation_and_growing_strategy_hyperparameters():
+    assert not gbt.uses_eval_split({})  # default: TF-DF's own slice of the train split
+    assert gbt.uses_eval_split({"validation": "eval_split"})
+    assert not gbt.uses_eval_split({"validation": "eval_split", "early_stopping": "NONE"})
+    with pytest.raises(ValueError, match="validation='test' is not one of"):
+        gbt.build(SPEC, {"validation": "test"})
+    with pytest.raises(ValueError, match="growing_strategy='RANDOM' is not one of"):
+        gbt.build(SPEC, {"growing_strategy": "RANDOM"})
+    # Early stopping on a validation set passed to fit (the eval split): every train row grows trees.
+    features, labels = _data()
+    valid_features, valid_labels = _data(200, seed=1)
+    trees = gbt.build(SPEC, {"num_trees": 20, "validation": "eval_split", "growing_strategy": "BEST_FIRST_GLOBAL",
+                             "max_depth": -1, "max_num_nodes": 15})
+    trees.fit(tf.data.Dataset.from_tensor_slices((features, labels)).batch(128), verbose=0,
+              validation_data=tf.data.Dataset.from_tensor_slices((valid_features, valid_labels)).batch(128))
+    logs = trees.make_inspector().training_logs()
+    assert logs and logs[-1].evaluation.num_examples in (None, 200) and logs[-1].evaluation.loss is not None

@@ -80,3 +80,54 @@ def test_recompile_needs_a_compiled_model():
     inputs = tf.keras.Input((1,))
     with pytest.raises(ValueError, match="was never compiled"):
         recompile(tf.keras.Model(inputs, tf.keras.layers.Dense(1)(inputs)))
+
+
+def _layer_names(model):
+    return {layer.name for layer in model.layers}
+
+
+def test_dnn_wide_numeric_puts_the_numbers_in_the_linear_part():
+    spec = ModelSpec(inputs=INPUTS, task="binary")
+    without = models.build("dnn", spec, {"wide_numeric": False})
+    with_numbers = models.build("dnn", spec, {"wide_numeric": True})
+    # The wide logits read the company one-hot (12 ids), plus the two numbers when asked.
+    assert without.get_layer("wide_logits").kernel.shape == (12, 1)
+    assert with_numbers.get_layer("wide_logits").kernel.shape == (14, 1)
+    numbers_only = models.build("dnn", ModelSpec(inputs=INPUTS[:2], task="regression"), {"wide_numeric": True})
+    assert numbers_only.get_layer("wide_logits").kernel.shape == (2, 1)
+    assert "wide_logits" not in _layer_names(
+        models.build("dnn", ModelSpec(inputs=INPUTS[:2], task="regression"), {"wide_numeric": False}))
+    assert models.build("dnn", spec, {}).get_layer("wide_logits").kernel.shape == (14, 1)  # the default
+
+
+def test_dnn_cosine_schedule_decays_over_the_runs_train_steps():
+    from trainer_module.models import dnn
+
+    spec = ModelSpec(inputs=INPUTS, task="binary", extra={"train_steps": 400})
+    constant = models.build("dnn", spec, {"lr_schedule": "constant", "learning_rate": 0.01})
+    assert float(constant.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    cosine = models.build("dnn", spec, {"lr_schedule": "cosine", "learning_rate": 0.01, "lr_floor": 0.1})
+    compiled = cosine.optimizer.get_config()["learning_rate"]  # the schedule the optimizer steps through
+    assert compiled["class_name"] == "CosineDecay" and compiled["config"]["decay_steps"] == 400
+    schedule = dnn.learning_rate({**dnn.DEFAULTS, "lr_schedule": "cosine", "learning_rate": 0.01, "lr_floor": 0.1},
+                                 spec)
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(200)) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5), rel=1e-4)  # half way: cos = 0
+    assert float(schedule(400)) == pytest.approx(0.001, rel=1e-4)
+    assert float(schedule(10_000)) == pytest.approx(0.001, rel=1e-4)  # then it stays at the floor
+    fixed = dnn.learning_rate({**dnn.DEFAULTS, "lr_schedule": "cosine", "lr_decay_steps": 100}, spec)
+    assert float(fixed(100)) == pytest.approx(0.001 * 0.05, rel=1e-4)
+    unknown_steps = dnn.learning_rate(dnn.DEFAULTS, ModelSpec(INPUTS, "binary"))  # cosine is the default
+    assert unknown_steps.decay_steps == 1000
+    with pytest.raises(ValueError, match="lr_schedule='step' is not one of"):
+        models.build("dnn", spec, {"lr_schedule": "step"})
+
+
+def test_dnn_batch_norm_and_l2_options_train():
+    spec = ModelSpec(inputs=INPUTS, task="regression")
+    model = models.build("dnn", spec, {"hidden_units": [8, 4], "batch_norm": True, "l2": 0.01})
+    assert {"batch_norm_0", "batch_norm_1"} <= _layer_names(model)
+    assert len(model.losses) == 2  # one L2 penalty per hidden kernel
+    history = model.fit(_batch(), np.zeros((16, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert not {"batch_norm_0"} & _layer_names(models.build("dnn", spec, {"hidden_units": [8, 4]}))

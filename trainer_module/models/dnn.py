@@ -17,16 +17,18 @@ DEFAULTS: dict[str, Any] = {
     "max_embedding_dim": 16,
     "wide": True,  # add the linear one-hot part
     "max_one_hot": 2000,  # categoricals with more ids than this skip the wide part
-    "wide_numeric": False,  # the numbers feed the linear part too (then it holds a logistic / linear regression)
+    # The numbers feed the linear part too, so it holds a logistic / linear regression (benchmarks/RESULTS.md §7)
+    "wide_numeric": True,
     "batch_norm": False,  # BatchNormalization after each hidden layer's Dense, before its ReLU
     "l2": 0.0,  # L2 penalty on the hidden layers' kernels
     # "constant", or "cosine": cosine decay from learning_rate to lr_floor × learning_rate over lr_decay_steps
-    # (then constant); the default train_steps is 1000
-    "lr_schedule": "constant",
-    "lr_decay_steps": 1000,
+    # optimizer steps (0: the run's train steps, spec.extra["train_steps"], else 1000), then constant
+    "lr_schedule": "cosine",
+    "lr_decay_steps": 0,
     "lr_floor": 0.05,
 }
 LR_SCHEDULES = ("constant", "cosine")
+DEFAULT_DECAY_STEPS = 1000  # training.train_steps' default
 
 
 def embedding_dim(cardinality: int, cap: int) -> int:
@@ -34,14 +36,14 @@ def embedding_dim(cardinality: int, cap: int) -> int:
     return max(2, min(cap, int(round(1.6 * cardinality**0.56))))
 
 
-def learning_rate(hp: Mapping[str, Any]) -> Any:
+def learning_rate(hp: Mapping[str, Any], spec: ModelSpec) -> Any:
     """A float, or a schedule over lr_decay_steps optimizer steps."""
     schedule = check_choice("dnn", "lr_schedule", hp["lr_schedule"], LR_SCHEDULES)
     rate = float(hp["learning_rate"])
     if schedule == "constant":
         return rate
-    return tf.keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, int(hp["lr_decay_steps"])),
-                                                     alpha=float(hp["lr_floor"]))
+    steps = int(hp["lr_decay_steps"]) or int(spec.extra.get("train_steps") or DEFAULT_DECAY_STEPS)
+    return tf.keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, steps), alpha=float(hp["lr_floor"]))
 
 
 def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
@@ -94,4 +96,4 @@ def build(spec: ModelSpec, hparams: Mapping[str, Any]) -> tf.keras.Model:
         logits = tf.keras.layers.Add()([logits, tf.keras.layers.Dense(units, name="wide_logits")(wide_in)])
     outputs = tf.keras.layers.Activation(activation, dtype="float32", name="output")(logits)
     model = tf.keras.Model(inputs=inputs, outputs=outputs, name="wide_and_deep")
-    return compile_for_task(model, spec, learning_rate(hp))
+    return compile_for_task(model, spec, learning_rate(hp, spec))
