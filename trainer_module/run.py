@@ -238,6 +238,11 @@ def run_fn(fn_args: FnArgs) -> None:
     built, history, fit_seconds, steps_per_epoch = fitted
     if family == "gbt" and label.scaling is not None:  # trees trained on the target as it is
         label = dataclasses.replace(label, scaling=None, scaling_why="none: gbt trains on the target as it is")
+    elif label.scaling is not None and label.scaling.kind == "log1p_zscore":  # serve the mean, not the median
+        factor = label_stats.smearing_factor(built.model, prepared.eval_ds, label.scaling)
+        label = dataclasses.replace(label, scaling=dataclasses.replace(label.scaling, smearing=factor),
+                                    scaling_why=f"{label.scaling_why}; predictions × {factor:.4f} (Duan's smearing "
+                                                "on the eval split: the mean, not the median)")
 
     signatures = export.serving_signatures(
         built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)
