@@ -118,7 +118,8 @@ def register(hp: Any, space: Mapping[str, Any], current: Mapping[str, Any], pref
         sampling = entry.get("sampling", "linear")
         if isinstance(lo, int) and isinstance(hi, int) and (step is None or isinstance(step, int)):
             inside = default is not None and lo <= default <= hi and isinstance(default, int)
-            hp.Int(key, lo, hi, step=step or 1, sampling=sampling, default=default if inside else None)
+            # KerasTuner: a log-sampled Int takes no step (or a factor > 1); a linear one steps by 1 by default.
+            hp.Int(key, lo, hi, step=step, sampling=sampling, default=default if inside else None)
         else:
             inside = default is not None and lo <= float(default) <= hi if isinstance(default, (int, float)) else False
             hp.Float(key, float(lo), float(hi), step=step, sampling=sampling,

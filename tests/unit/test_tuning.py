@@ -133,3 +133,14 @@ def test_the_search_stops_at_the_deadline(tmp_path):
     hp = _hp({"dropout": [0.0, 0.1]}, {"dropout": 0.1})
     oracle = make_oracle(hp, trials=5, deadline=time.time() - 1, seed=7)
     assert _search(oracle, lambda v: 0.5, tmp_path) == []
+
+
+def test_integer_and_float_ranges_sample_inside_their_bounds_linear_and_log():
+    hp = _hp({"units": {"min": 8, "max": 512, "sampling": "log"}, "layers": {"min": 1, "max": 3},
+              "num_trees": {"min": 100, "max": 500, "step": 100}, "dropout": {"min": 0.0, "max": 0.5, "step": 0.1}},
+             {"units": 64, "layers": 2, "num_trees": 300, "dropout": 0.2})
+    assert hp.values == {"units": 64, "layers": 2, "num_trees": 300, "dropout": 0.2}
+    for name, allowed in (("units", range(8, 513)), ("layers", (1, 2, 3)), ("num_trees", (100, 200, 300, 400, 500))):
+        declared = {h.name: h for h in hp.space}[name]
+        samples = {declared.random_sample(seed) for seed in range(40)}
+        assert samples <= set(allowed) and len(samples) > 1, (name, samples)
