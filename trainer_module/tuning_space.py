@@ -77,6 +77,11 @@ def check_entry(name: str, entry: Any, where: str) -> str:
             return f"{where}.{name}: sampling must be linear or log, got {entry.get('sampling')!r}."
         if entry.get("sampling") == "log" and lo <= 0:
             return f"{where}.{name}: log sampling needs min > 0, got {lo!r}."
+        step = entry.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0
+                                 or (entry.get("sampling") == "log" and step <= 1)):
+            return (f"{where}.{name}: step must be a number > 0 (with log sampling a factor > 1, or no step), "
+                    f"got {step!r}.")
         return ""
     return f"{where}.{name}: expected a list of values or a range {{min, max}}, got {entry!r}."
 

@@ -34,6 +34,9 @@ def test_a_tuning_section_turns_the_tuner_on_and_enabled_false_turns_it_off():
     ({"search_space": {"learning_rate": {"min": 0.1, "max": 0.01}}}, {}, "min < max"),
     ({"search_space": {"learning_rate": {"min": 0, "max": 0.1, "sampling": "log"}}}, {}, "log sampling needs min > 0"),
     ({"search_space": {"learning_rate": {"low": 0.1}}}, {}, "a range is {min, max}"),
+    ({"search_space": {"learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log", "step": 0.5}}}, {},
+     "with log sampling a factor > 1"),
+    ({"search_space": {"dropout": {"min": 0.0, "max": 0.5, "step": 0}}}, {}, "step must be a number > 0"),
     ({"search_space": {"dropout": [0.1]}}, {"family": "auto"}, "one per candidate family (dnn, gbt)"),
     ({}, {"family": "autoencoder"}, "model.family autoencoder is not tuned"),
 ])
