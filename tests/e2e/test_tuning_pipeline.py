@@ -1,4 +1,4 @@
-"""TFX's Tuner in the DAG (`--tune`) end to end on the taxi sample: a 3-trial KerasTuner search whose first trial is
+"""TFX's Tuner in the DAG (`--tune`) end to end on the taxi sample: a 2-trial KerasTuner search whose first trial is
 the configured model, its best values in the Tuner's artifact, used by the Trainer (lineage and
 training_summary.json), printed in the run summary and `compare`; a rerun reuses the search from the cache."""
 
@@ -14,7 +14,7 @@ from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
 from tests.conftest import TAXI_SMALL
 
-TUNE = ["--tune", "--set", "tuning.trials=3", "--set", "tuning.max_seconds=300", "--set", "tuning.train_steps=150",
+TUNE = ["--tune", "--set", "tuning.trials=2", "--set", "tuning.max_seconds=300", "--set", "tuning.train_steps=100",
         "--set", "tuning.search_space={dropout: [0.0, 0.3], learning_rate: [0.003, 0.01]}"]
 
 
@@ -39,7 +39,7 @@ def test_the_search_starts_from_the_configured_model_and_the_trainer_uses_its_be
     first = runs[0]
     assert first["Tuner"].state == "complete"
     trials = _json(first["Tuner"].outputs["tuner_results"][0].uri, "tuner_results.json")
-    assert len(trials) == 3 and trials == sorted(trials, key=lambda t: -t["score"])
+    assert len(trials) == 2 and trials == sorted(trials, key=lambda t: -t["score"])
     configured = next(t for t in trials if t["trial_id"] == "0")
     # The taxi config's own values (dropout 0.1, learning_rate 0.001) are tried first, though not in the space.
     assert (configured["dropout"], configured["learning_rate"]) == (0.1, 0.001)
@@ -53,7 +53,7 @@ def test_the_search_starts_from_the_configured_model_and_the_trainer_uses_its_be
     assert summary["tuned"] == {"hyperparameters": best}
     assert {k: summary["hyperparameters"][k] for k in best} == best
     line = next(l for l in results[0].stdout.splitlines() if l.startswith("tuned "))
-    assert line.startswith(f"tuned        3 trials, best auc {trials[0]['score']:.4f} (trial {trials[0]['trial_id']}")
+    assert line.startswith(f"tuned        2 trials, best auc {trials[0]['score']:.4f} (trial {trials[0]['trial_id']}")
     assert f"dropout={best['dropout']:.3g}" in line and "blessed      yes" in results[0].stdout
 
 
@@ -63,7 +63,7 @@ def test_a_rerun_reuses_the_search_from_the_cache_and_compare_shows_the_tuned_va
     assert runs[1]["Tuner"].state == "cached" and runs[1]["Trainer"].state == "cached"
     assert (runs[1]["Tuner"].outputs["best_hyperparameters"][0].id
             == runs[0]["Tuner"].outputs["best_hyperparameters"][0].id)
-    assert "tuned        3 trials" in results[1].stdout
+    assert "tuned        2 trials" in results[1].stdout
     store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
     first, second = mlmd_runs.run_ids(store, "taxi")
     compared = support.cli(["compare", first, second, "--home", home])
