@@ -9,6 +9,7 @@ import json
 from typing import Any, Mapping, Optional
 
 import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2 as pb
 
 from pipeline.dag import node_ids
 from pipeline.metadata import runs as R
@@ -32,22 +33,33 @@ def comparable(custom_config: Any) -> Optional[dict]:
 
 
 def previous_choice(store: mlmd.MetadataStore, pipeline_name: str, custom_config: Mapping[str, Any]) -> Optional[dict]:
-    """{family, run, metric, scores} of the newest run whose Trainer had this config and chose by scoring (or
-    reused such a choice: the run that scored is named), or None."""
+    """{family, run, metric, scores} of the newest Trainer execution of this pipeline that had this config and chose
+    by scoring (or reused such a choice: the run that scored is named), or None. Reads the Trainer's node context
+    alone (one query for its executions), not every run of the pipeline: this runs before each local auto run."""
     from trainer_module import training_summary
 
+    node = store.get_context_by_type_and_name(R.NODE_CONTEXT, f"{pipeline_name}.{node_ids.TRAINER}")
+    if node is None:
+        return None
     wanted = comparable(custom_config)
-    for run_id in reversed(R.run_ids(store, pipeline_name)[-RUNS_LOOKED_AT:]):
-        trainer = R.node_executions(store, pipeline_name, run_id).get(node_ids.TRAINER)
-        if trainer is None or trainer.state not in ("complete", "cached") or not trainer.outputs.get("model_run"):
+    finished = (pb.Execution.COMPLETE, pb.Execution.CACHED)
+    executions = sorted(store.get_executions_by_context(node.id), key=lambda e: -e.id)[:RUNS_LOOKED_AT]
+    for execution in executions:
+        if execution.last_known_state not in finished:
             continue
-        if comparable(trainer.properties.get("custom_config")) != wanted:
+        if comparable(R.execution_properties(execution).get("custom_config")) != wanted:
+            continue
+        model_runs = [e.artifact_id for e in store.get_events_by_execution_ids([execution.id])
+                      if e.type == pb.Event.OUTPUT and e.path.steps and e.path.steps[0].key == "model_run"]
+        if not model_runs:
             continue
         try:
-            auto = training_summary.read(trainer.outputs["model_run"][0].uri).get("auto") or {}
+            auto = training_summary.read(store.get_artifacts_by_id(model_runs[:1])[0].uri).get("auto") or {}
         except (OSError, ValueError):
             continue
         if auto.get("chosen") and auto.get("scores"):
+            run_type = store.get_context_type(R.RUN_CONTEXT).id
+            run_id = next((c.name for c in store.get_contexts_by_execution(execution.id) if c.type_id == run_type), None)
             return {"family": auto["chosen"], "run": auto.get("reused_from") or run_id,
                     "metric": auto.get("metric"), "scores": auto["scores"]}
     return None
