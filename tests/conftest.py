@@ -5,6 +5,7 @@ import trainer_module  # noqa: F401  (must precede any TensorFlow import: sets T
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -62,6 +63,57 @@ def taxi_runs(taxi_sample, tmp_path_factory):
         results.append(support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *extra]))
         versions.append(support.pushed_versions(home / "serving" / "taxi"))
     return home, results, versions
+
+
+# A synthetic binary dataset whose label depends on two known features only (issue #16: attributions and
+# importance must rank them first). Shared by `tfx-e2e explain` and the permutation-importance tests.
+TWO_FEATURE_INFORMATIVE = ("x_a", "x_b")  # label = (x_a - 50) / 10 + 2·x_b + noise > 0
+TWO_FEATURE_ROWS = 1500
+TWO_FEATURE_CONFIG = """name: two_feature
+example_gen: csv
+data: {data}
+task: binary
+label: {{column: label}}
+serving_model_name: two_feature
+"""
+
+
+class TwoFeatureRun(NamedTuple):
+    home: Path  # one blessed, pushed run: <home>/serving/two_feature/<version>
+    config: Path  # pass as --config with --home for `--model latest`
+    csv: Path  # the whole dataset, label column included
+
+
+def two_feature_csv(directory: Path, rows: int = TWO_FEATURE_ROWS, seed: int = 0) -> Path:
+    """6 numeric columns (x_a, x_b informative; n1..n4 noise) and 2 string columns (c1, c2: noise), seeded."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x_a = rng.normal(50.0, 10.0, rows)  # its own scale, so the z-score matters
+    x_b = rng.normal(0.0, 1.0, rows)
+    noise = {f"n{i}": rng.normal(0.0, 1.0, rows) for i in range(1, 5)}
+    c1 = rng.choice(["red", "green", "blue"], rows)
+    c2 = rng.choice(["north", "south", "east", "west", "up"], rows)
+    label = ((x_a - 50.0) / 10.0 + 2.0 * x_b + rng.normal(0.0, 0.3, rows) > 0).astype(int)
+    header = ["x_a", "x_b", *noise, "c1", "c2", "label"]
+    body = [[f"{x_a[i]:.4f}", f"{x_b[i]:.4f}", *(f"{v[i]:.4f}" for v in noise.values()), c1[i], c2[i], str(label[i])]
+            for i in range(rows)]
+    return support.write_csv(directory, header, body)
+
+
+@pytest.fixture(scope="session")
+def two_feature_run(tmp_path_factory):
+    """One small pipeline run on the two-feature dataset (blessed and pushed, or the fixture fails)."""
+    root = tmp_path_factory.mktemp("two_feature")
+    csv_path = two_feature_csv(root / "data")
+    config = root / "two_feature.yaml"
+    config.write_text(TWO_FEATURE_CONFIG.format(data=csv_path.parent))
+    home = root / "home"
+    result = support.cli(["run", "--config", config, "--home", home, "--train-steps", "300", "--eval-steps", "5"])
+    pushed = support.pushed_versions(home / "serving" / "two_feature")
+    if result.code != 0 or len(pushed) != 1:
+        pytest.fail(f"two_feature run exited {result.code}, pushed {pushed}:\n{result.stdout}\n{result.stderr}")
+    return TwoFeatureRun(home, config, csv_path)
 
 
 # ------------------------------------------------------------------------------------------------ browser tests
