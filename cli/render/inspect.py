@@ -89,6 +89,8 @@ def compare(result: Any, as_json: bool, out: TextIO) -> None:
         ("metrics (candidate, per slice)", result.metrics, ["METRIC", "SLICE", "A", "B", "B-A"]),
         ("changed properties", result.properties, ["PROPERTY", "NODE", "A", "B", "B-A"]),
         ("hyperparameters (trained model)", getattr(result, "hyperparameters", []), ["NAME", "NODE", "A", "B", "B-A"]),
+        (f"importance ({getattr(result, 'importance_metric', '') or 'permutation'})", getattr(result, "importance", []),
+         ["FEATURE", "RANK A/B", "A", "B", "B-A"]),
         ("rows", result.rows, ["", "SPLIT", "A", "B", "B-A"]),
         ("features (changed statistics)", [d for d in result.features if d.delta],
          ["STAT", "SPLIT/FEATURE", "A", "B", "B-A"]),

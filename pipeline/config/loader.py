@@ -12,6 +12,7 @@ import yaml
 
 from pipeline.config.checks import validate
 from pipeline.config.evaluation import EvaluationConfig, Gates, Threshold
+from pipeline.config.importance import importance_config
 from pipeline.config.schema import (
     ConfigError,
     FeaturesConfig,
@@ -275,6 +276,7 @@ _TOP_LEVEL = {
     "training": _section(TrainingConfig, _TRAINING),
     "tuning": _tuning,
     "evaluation": _section(EvaluationConfig, _EVALUATION),
+    "importance": lambda value, where: importance_config(value, where, ConfigError),
     "eval_split_percent": _int(1),
     "split_buckets": _split_buckets,
 }

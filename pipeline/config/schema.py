@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from pipeline.config.evaluation import EvaluationConfig, Gates, objective_of
+from pipeline.config.importance import ImportanceConfig
 
 TASKS = ("binary", "multiclass", "regression")
 EXAMPLE_GENS = ("csv", "digits")
@@ -123,6 +124,7 @@ class PipelineConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    importance: ImportanceConfig = field(default_factory=ImportanceConfig)  # the FeatureImportance component
     serving_model_name: Optional[str] = None
     source: str = "<defaults>"  # the file this config came from (for messages)
 

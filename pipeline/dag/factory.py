@@ -37,6 +37,9 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
     model = trainer.outputs["model"]
     baseline = model_nodes.baseline_resolver(cfg, target.portable_resolvers, candidate=model)
     evaluator = model_nodes.evaluator(cfg, examples=examples, model=model, baseline_model=baseline.outputs["model"])
+    importance = (model_nodes.feature_importance(cfg, model=model, examples=examples,
+                                                 evaluation=evaluator.outputs["evaluation"])
+                  if cfg.importance.enabled else None)
     pusher = model_nodes.pusher(
         cfg, where, model=model, model_blessing=evaluator.outputs["blessing"], examples=examples, vertex=target.vertex
     )
@@ -55,6 +58,7 @@ def create_pipeline(cfg: PipelineConfig, where: Locations, target: Target) -> tf
             trainer,
             baseline,
             evaluator,
+            *([importance] if importance else []),
             pusher,
         ],
         enable_cache=target.enable_cache,

@@ -156,6 +156,19 @@ def evaluator(cfg: PipelineConfig, *, examples: Any, model: Any, baseline_model:
     ).with_id(node_ids.EVALUATOR)
 
 
+def feature_importance(cfg: PipelineConfig, *, model: Any, examples: Any, evaluation: Any):
+    """Permutation importance of the candidate's raw features on the eval split, after the Evaluator (its
+    `evaluation` input orders it; components/feature_importance)."""
+    from components.feature_importance import FeatureImportanceComponent
+
+    label = F.label_spec(F.transform_config(cfg))
+    return FeatureImportanceComponent(
+        model=model, examples=examples, evaluation=evaluation, task=cfg.objective, label_key=label.transformed_key,
+        weight_key=label.weight_key, max_rows=cfg.importance.max_rows, repeats=cfg.importance.repeats,
+        seed=cfg.importance.seed,
+    ).with_id(node_ids.FEATURE_IMPORTANCE)
+
+
 def pusher(
     cfg: PipelineConfig,
     where: Locations,

@@ -13,6 +13,7 @@ WARM_START_RESOLVER = "warm_start_model_resolver"
 TRAINER = "Trainer"
 BASELINE_RESOLVER = "latest_blessed_model_resolver"
 EVALUATOR = "Evaluator"
+FEATURE_IMPORTANCE = "FeatureImportance"
 PUSHER = "Pusher"
 
 # Resolver nodes record no execution of their own in a local run.

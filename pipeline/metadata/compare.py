@@ -10,7 +10,7 @@ import ml_metadata as mlmd
 
 from pipeline.dag import node_ids
 from pipeline.metadata import runs as R
-from pipeline.metadata import statistics
+from pipeline.metadata import importance, statistics
 from pipeline.metadata.eval_results import OVERALL, load_metrics
 
 
@@ -36,6 +36,9 @@ class Comparison:
     nodes: list[Delta] = field(default_factory=list)  # state per node: complete (re-ran) / cached / failed
     # The trained model's hyperparameters (training_summary.json), " (tuned)" after a name the Tuner chose.
     hyperparameters: list[Delta] = field(default_factory=list)
+    # Permutation importance per raw feature (where: "rank in A/rank in B"), B's order; and what it measures.
+    importance: list[Delta] = field(default_factory=list)
+    importance_metric: str = ""
 
 
 def _diff(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -140,6 +143,11 @@ def compare(store: mlmd.MetadataStore, run_a: str, pipeline_a: str, run_b: str, 
     run_a_uri, run_b_uri = (_output_uri(ex, node_ids.TRAINER, "model_run") for ex in (ex_a, ex_b))
     if run_a_uri and run_b_uri:
         result.hyperparameters = _hyperparameter_deltas(run_a_uri, run_b_uri)
+    table_a, table_b = importance.from_executions(ex_a), importance.from_executions(ex_b)
+    if table_a and table_b:
+        result.importance = [Delta(name, ranks, a, b, _diff(a, b))
+                             for name, ranks, a, b in importance.side_by_side(table_a, table_b)]
+        result.importance_metric = table_b.drop_words
     stats_a, stats_b = (_output_uri(ex, node_ids.STATISTICS_GEN, "statistics") for ex in (ex_a, ex_b))
     if stats_a and stats_b:
         result.rows, result.features = _data_deltas(stats_a, stats_b)

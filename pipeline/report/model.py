@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pipeline.dag import node_ids
+from pipeline.metadata import importance as feature_importance
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import MetadataError
 from pipeline.paths import Home
@@ -25,7 +26,7 @@ NODE_SECTION = {
     node_ids.SCHEMA_GEN: "data", node_ids.IMPORT_SCHEMA_GEN: "data", node_ids.EXAMPLE_VALIDATOR: "data",
     node_ids.ANOMALIES_GATE: "data", node_ids.TRANSFORM: "training", node_ids.WARM_START_RESOLVER: "training",
     node_ids.TRAINER: "training", node_ids.BASELINE_RESOLVER: "evaluation", node_ids.EVALUATOR: "evaluation",
-    node_ids.PUSHER: "push",
+    node_ids.FEATURE_IMPORTANCE: "importance", node_ids.PUSHER: "push",
 }
 # ML Metadata's execution states as the report names them.
 STATE_WORDS = {"complete": "ran", "cached": "cached", "failed": "failed", "canceled": "failed", "running": "running",
@@ -64,6 +65,7 @@ class RunReport:
     data: Optional[model_data.DataView] = None
     training: Optional[model_outputs.TrainingView] = None
     evaluation: Optional[model_eval.EvaluationView] = None
+    importance: Optional[feature_importance.ImportanceTable] = None
     push: Optional[model_outputs.PushView] = None
     lineage: Optional[model_outputs.LineageView] = None
     generated: str = ""
@@ -164,6 +166,7 @@ def build(store: Any, pipeline: str, run_id: str, *, home: Any = None) -> RunRep
     report.data = model_data.build(executions)
     report.training = model_outputs.training(executions)
     report.evaluation = model_eval.build(store, pipeline, run_id, executions, logs_dir)
+    report.importance = feature_importance.from_executions(executions)
     report.push = model_outputs.push(executions)
     report.lineage = model_outputs.lineage(store, executions)
     return report

@@ -1,19 +1,20 @@
 """A RunReport as HTML: `sections()` (the UI's run page and the report share them) and `document()` (the whole
-self-contained report file). Section anchors are fixed: run, dag, data, training, evaluation, push, lineage."""
+self-contained report file). Section anchors are fixed: run, dag, data, training, evaluation, importance, push,
+lineage."""
 
 from __future__ import annotations
 
 import json
 from typing import Callable, Optional
 
-from pipeline.report import render_data, render_eval, svg
+from pipeline.report import render_data, render_eval, render_importance, svg
 from pipeline.report.html import Raw, esc, item, link, missing, page, section, table
 from pipeline.report.model import NODE_SECTION, RunReport, flags_text
 from pipeline.report.model_outputs import LineageView, PushView, TrainingView
 from trainer_module.serving_contract import SERVING_SIGNATURE
 
 TITLES = {"run": "Run", "dag": "DAG", "data": "Data", "training": "Training", "evaluation": "Evaluation",
-          "push": "Push", "lineage": "Lineage"}
+          "importance": "Feature importance", "push": "Push", "lineage": "Lineage"}
 ArtifactHref = Optional[Callable[[int], str]]
 
 
@@ -154,7 +155,8 @@ def lineage_html(view: LineageView, artifact_href: ArtifactHref = None) -> str:
 def present(report: RunReport) -> list[str]:
     """The anchors of the sections this report has, in page order."""
     have = {"run": True, "dag": True, "data": report.data is not None, "training": report.training is not None,
-            "evaluation": report.evaluation is not None, "push": report.push is not None,
+            "evaluation": report.evaluation is not None, "importance": report.importance is not None,
+            "push": report.push is not None,
             "lineage": report.lineage is not None}
     return [a for a in TITLES if have[a]]
 
@@ -167,6 +169,7 @@ def sections(report: RunReport, *, artifact_href: ArtifactHref = None) -> list[t
         "run": lambda: run_html(report), "dag": lambda: dag_html(report, set(anchors)),
         "data": lambda: render_data.render(report.data), "training": lambda: training_html(report.training),
         "evaluation": lambda: render_eval.render(report.evaluation), "push": lambda: push_html(report.push),
+        "importance": lambda: render_importance.render(report.importance),
         "lineage": lambda: lineage_html(report.lineage, artifact_href),
     }
     return [(a, TITLES[a], builders[a]()) for a in anchors]

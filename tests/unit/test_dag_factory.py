@@ -114,7 +114,7 @@ def test_taxi_local_dag_wiring():
     assert dag.ids == [  # TFX's topological order
         node_ids.EXAMPLE_GEN, node_ids.IMPORT_SCHEMA_GEN, node_ids.STATISTICS_GEN, node_ids.EXAMPLE_VALIDATOR,
         node_ids.ANOMALIES_GATE, node_ids.TRANSFORM, node_ids.TRAINER, node_ids.BASELINE_RESOLVER,
-        node_ids.EVALUATOR, node_ids.PUSHER,
+        node_ids.EVALUATOR, node_ids.FEATURE_IMPORTANCE, node_ids.PUSHER,
     ]
     n = dag.nodes
     assert n[node_ids.STATISTICS_GEN].consumes == {"examples": "CsvExampleGen.examples"}
@@ -135,6 +135,12 @@ def test_taxi_local_dag_wiring():
         "baseline_model": "latest_blessed_model_resolver.model"}
     assert n[node_ids.PUSHER].consumes == {
         "model": "Trainer.model", "model_blessing": "Evaluator.blessing", "examples": "CsvExampleGen.examples"}
+    # After the Evaluator (its evaluation is an input), on the candidate and the eval split.
+    assert n[node_ids.FEATURE_IMPORTANCE].consumes == {
+        "model": "Trainer.model", "examples": "CsvExampleGen.examples", "evaluation": "Evaluator.evaluation"}
+    assert n[node_ids.FEATURE_IMPORTANCE].parameters == {
+        "task": "binary", "label_key": "big_tipper_xf", "weight_key": "big_tipper__has_label_xf", "max_rows": 2000,
+        "repeats": 3, "seed": 0}
 
 
 def test_every_node_id_is_a_node_ids_constant():
@@ -158,8 +164,17 @@ def test_local_executors():
         node_ids.TRANSFORM: "tfx.components.transform.executor.Executor",
         node_ids.TRAINER: TAGGED,  # records the model family the baseline resolver filters on
         node_ids.EVALUATOR: "components.gated_evaluator.executor.Executor",  # adds the default gates
+        node_ids.FEATURE_IMPORTANCE: "components.feature_importance.executor.Executor",
         node_ids.PUSHER: "components.atomic_pusher.executor.Executor",
     }  # resolvers run inside the orchestrator: no executor
+
+
+def test_feature_importance_follows_the_config():
+    assert node_ids.FEATURE_IMPORTANCE not in local(load_config("taxi", {"importance.enabled": False})).ids
+    dag = local(load_config("digits", {"model.family": "autoencoder", "importance.max_rows": 500}))
+    assert dag.nodes[node_ids.FEATURE_IMPORTANCE].parameters["task"] == "reconstruction"
+    assert dag.nodes[node_ids.FEATURE_IMPORTANCE].parameters["max_rows"] == 500
+    assert node_ids.FEATURE_IMPORTANCE in cloud(load_config("taxi"), vertex=VERTEX).ids
 
 
 def test_local_resolver_leaves_out_the_candidate_and_other_families():

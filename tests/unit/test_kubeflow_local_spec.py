@@ -265,22 +265,26 @@ def compiled(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("config", ["taxi", "digits"])
-def test_a_compiled_job_loads_into_eleven_tasks_in_dependency_order(compiled, config):
+def test_a_compiled_job_loads_into_twelve_tasks_in_dependency_order(compiled, config):
     job = load(compiled[config])
-    assert len(job.tasks) == 11
+    assert len(job.tasks) == 12
     assert sorted(job.order) == sorted(job.tasks)
     position = {name: i for i, name in enumerate(job.order)}
     for name, task in job.tasks.items():
         assert all(position[up] < position[name] for up in task.upstream), name
     kinds = [task.kind for task in job.tasks.values()]
-    assert kinds.count(RESOLVER) == 2 and kinds.count(CONTAINER) == 9
+    assert kinds.count(RESOLVER) == 2 and kinds.count(CONTAINER) == 10
     assert job.pipeline_root == "gs://bucket/root"
     gen = "CsvExampleGen" if config == "taxi" else "DigitsExampleGen"
     assert job.order == [gen, "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate", "Transform",
                          "Trainer", "latest_blessed_model_resolver-model-blessing-resolver",
-                         "latest_blessed_model_resolver-model-resolver", "Evaluator", "Pusher"]
+                         "latest_blessed_model_resolver-model-resolver", "Evaluator", "FeatureImportance", "Pusher"]
     # The Evaluator's baseline comes from the resolver: an upstream task given only by an input artifact.
     assert job.tasks["Evaluator"].upstream == (gen, "Trainer", "latest_blessed_model_resolver-model-resolver")
+    assert set(job.tasks["FeatureImportance"].upstream) == {gen, "Trainer", "Evaluator"}
+    # Our own artifact type, by the name the container imports it by.
+    output = job.tasks["FeatureImportance"].component.output_definitions.artifacts["importance"]
+    assert "title: components.FeatureImportance" in output.artifact_type.instance_schema
 
 
 def _fake_outputs(job, job_id: str, name: str, counter: list[int]) -> ei.TaskOutputs:
