@@ -7,9 +7,9 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from cli import cloud, errors, inspect, predict, report, run, schema, ui
+from cli import cloud, errors, explain, inspect, predict, report, run, schema, ui
 
-GROUPS = (run, cloud, inspect, report, predict, schema, ui)  # each registers its commands with add_parsers(sub)
+GROUPS = (run, cloud, inspect, report, predict, explain, schema, ui)  # each registers its commands with add_parsers(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from trainer_module import explain_export
 from trainer_module import features as F
 from trainer_module import models
 from trainer_module import serving_contract as contract
@@ -50,6 +51,7 @@ def serving_signatures(
     serving_spec = {c: raw_spec[c] for c in F.serving_columns(tf_transform_output, custom_config)}
     # The layer must be tracked by the model to be saved with it.
     model.tft_layer = tf_transform_output.transform_features_layer()
+    model.explain_spec = explain_export.ExplainSpec(spec, family, serving_spec, extra.scaling)  # for export()
     out_key = contract.output_key(spec.task, reconstruction)
     family_module = models.module(family)
     examples = tf.TensorSpec(shape=[None], dtype=tf.string, name=contract.INPUT_KEY)
@@ -101,4 +103,5 @@ def export(model: tf.keras.Model, serving_dir: str, signatures: Mapping[str, Any
     # the serving benchmark's bare-model baseline. `tf.saved_model.load(dir).call_model({name: tensor})`.
     call_model = tf.function(lambda features: model(features, training=False), input_signature=[input_specs(model)])
     setattr(root, contract.CALL_MODEL, call_model)
+    explain_export.attach(root, model, input_specs(model))  # explain_embed / explain_head, when differentiable
     tf.saved_model.save(root, serving_dir, signatures=signatures)

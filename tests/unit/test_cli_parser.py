@@ -28,19 +28,20 @@ MINIMAL = {
     "report": ["report"],
     "ui": ["ui"],
     "predict": ["predict", "--model", "latest", "--input", "rows.csv"],
+    "explain": ["explain", "--model", "latest", "--input", "rows.csv"],
     "schema infer": ["schema", "infer", "--data", "d", "--out", "s.pbtxt"],
 }
 
 DEFAULTS = {
     "run": dict(config=None, data=None, home=None, train_steps=None, eval_steps=None, overrides=[], model=None,
                 strategy=None, workers=None, mixed_precision=None, steps_per_execution=None, warm_start=False,
-                tune=False, no_cache=False, always_run=False, allow_anomalies=False, no_wait=False, beam_mode="auto",
-                verbose=False, metadata=None),
+                tune=False, quantize=None, no_cache=False, always_run=False, allow_anomalies=False, no_wait=False,
+                beam_mode="auto", verbose=False, metadata=None),
     "compile": dict(config=None, data=None, serving_dir=None, beam_runner="direct", project=None, region=None,
                     temp_location=None, dataflow_machine_type="n1-standard-4", dataflow_max_workers=4,
                     vertex_training=False, machine_type="n1-standard-4", accelerator_type=None, accelerator_count=0,
                     tpu_type=None, replica_count=1, vertex_endpoint=None, overrides=[], out=None, home=None,
-                    tune=False),
+                    tune=False, quantize=None),
     "validate": dict(file=Path("job.json"), target="vertex", home=None),
     "submit": dict(file=Path("job.json"), target="kubeflow", project=None, region=None, service_account=None,
                    no_cache=False, host=None, namespace=None, experiment=None, dry_run=False, home=None,
@@ -54,6 +55,8 @@ DEFAULTS = {
     "report": dict(run="latest", out=None, home=None, metadata=None),
     "ui": dict(home=None, metadata=None, host="127.0.0.1", port=8080),
     "predict": dict(model="latest", input=Path("rows.csv"), json=False, home=None, config=None),
+    "explain": dict(model="latest", input=Path("rows.csv"), json=False, top=5, saliency_out=None, home=None,
+                    config=None),
     "schema infer": dict(data="d", out=Path("s.pbtxt"), home=None),
 }
 
@@ -61,23 +64,24 @@ DEFAULTS = {
 FULL = {
     "run": (["run", "--config", "digits", "--data", "d", "--home", "h", "--train-steps", "7", "--eval-steps", "3",
              "--set", "a.b=1", "--set", "c=[x, y]", "--model", "cnn", "--strategy", "mirrored", "--workers", "2",
-             "--mixed-precision", "bf16", "--steps-per-execution", "4", "--warm-start", "--tune", "--no-cache", "--always-run",
-             "--allow-anomalies", "--no-wait", "--beam-mode", "in_memory", "--verbose", "--metadata", "sqlite:m"],
+             "--mixed-precision", "bf16", "--steps-per-execution", "4", "--warm-start", "--tune", "--quantize", "int8",
+             "--no-cache", "--always-run", "--allow-anomalies", "--no-wait", "--beam-mode", "in_memory", "--verbose", "--metadata", "sqlite:m"],
             dict(config="digits", data="d", home=Path("h"), train_steps=7, eval_steps=3,
                  overrides=[("a.b", 1), ("c", ["x", "y"])], model="cnn", strategy="mirrored", workers=2,
-                 mixed_precision="bf16", steps_per_execution=4, warm_start=True, tune=True, no_cache=True, always_run=True,
-                 allow_anomalies=True, no_wait=True, beam_mode="in_memory", verbose=True, metadata="sqlite:m")),
+                 mixed_precision="bf16", steps_per_execution=4, warm_start=True, tune=True, quantize="int8", no_cache=True,
+                 always_run=True, allow_anomalies=True, no_wait=True, beam_mode="in_memory", verbose=True, metadata="sqlite:m")),
     "compile": (["compile", "--target", "kubeflow", "--image", "img", "--pipeline-root", "gs://b/r", "--config", "c.yaml",
                  "--data", "gs://b/d", "--serving-dir", "gs://b/s", "--beam-runner", "dataflow", "--project", "p",
                  "--region", "r", "--temp-location", "gs://b/t", "--dataflow-machine-type", "n2", "--dataflow-max-workers",
                  "9", "--vertex-training", "--machine-type", "m", "--accelerator-type", "T4", "--accelerator-count", "2",
                  "--tpu-type", "V3", "--replica-count", "3", "--vertex-endpoint", "e", "--set", "k=v", "--out", "o.json",
-                 "--home", "h", "--tune"],
+                 "--home", "h", "--tune", "--quantize", "dynamic"],
                 dict(target="kubeflow", image="img", pipeline_root="gs://b/r", config="c.yaml", data="gs://b/d",
                      serving_dir="gs://b/s", beam_runner="dataflow", project="p", region="r", temp_location="gs://b/t",
                      dataflow_machine_type="n2", dataflow_max_workers=9, vertex_training=True, machine_type="m",
                      accelerator_type="T4", accelerator_count=2, tpu_type="V3", replica_count=3, vertex_endpoint="e",
-                     overrides=[("k", "v")], out=Path("o.json"), home=Path("h"), tune=True)),
+                     overrides=[("k", "v")], out=Path("o.json"), home=Path("h"), tune=True,
+                     quantize="dynamic")),
     "validate": (["validate", "j.json", "--target", "kubeflow", "--home", "h"],
                  dict(file=Path("j.json"), target="kubeflow", home=Path("h"))),
     "submit": (["submit", "j.json", "--target", "vertex", "--project", "p", "--region", "r", "--service-account", "sa",
@@ -104,6 +108,10 @@ FULL = {
            dict(home=Path("h"), metadata="sqlite:m", host="0.0.0.0", port=0)),
     "predict": (["predict", "--model", "m/1", "--input", "x.jsonl", "--json", "--home", "h", "--config", "digits"],
                 dict(model="m/1", input=Path("x.jsonl"), json=True, home=Path("h"), config="digits")),
+    "explain": (["explain", "--model", "m/1", "--input", "x.jsonl", "--json", "--top", "3", "--saliency-out", "png",
+                 "--home", "h", "--config", "digits"],
+                dict(model="m/1", input=Path("x.jsonl"), json=True, top=3, saliency_out=Path("png"), home=Path("h"),
+                     config="digits")),
     "schema infer": (["schema", "infer", "--data", "d", "--out", "o.pbtxt", "--home", "h"],
                      dict(data="d", out=Path("o.pbtxt"), home=Path("h"))),
 }
@@ -144,6 +152,8 @@ def test_every_command_is_covered(parser):
     ["compile", "--image", "i", "--pipeline-root", "r"],  # --target is required
     ["submit", "j.json"],
     ["predict", "--model", "latest"],  # --input is required
+    ["explain", "--model", "latest"],  # --input is required
+    ["explain", "--model", "m", "--input", "x.csv", "--top", "0"],  # K >= 1
     ["schema"],  # a sub-command is required
     ["run", "--strategy", "quantum"],
     ["run", "--beam-mode", "fast"],
