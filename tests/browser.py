@@ -264,3 +264,19 @@ def assert_nothing_injected(page: Page) -> None:
         scripts: [...document.scripts].map(s => s.text.includes('__pwned')),
         onerror: document.querySelectorAll('[onerror]').length, images: document.querySelectorAll('img').length})""")
     assert state == {"pwned": "undefined", "scripts": [False], "onerror": 0, "images": 0}, state
+
+
+def importance_chart(page: Page, table) -> None:
+    """The run's feature importance (a pipeline.metadata.importance.ImportanceTable) as the page draws it under
+    #importance: one bar per feature in the table's order, each with a width, the top one the widest, the names
+    as text."""
+    [chart] = [c for c in charts(page, "#importance") if c["kind"] == "bar"]
+    assert chart["title"] == f"Feature importance ({table.drop_words})"
+    assert chart["labels"] == [f.name for f in table.features]
+    widths = page.page.evaluate("() => [...document.querySelectorAll('#importance rect.bar')]"
+                                ".map(r => r.getBoundingClientRect().width)")
+    assert len(widths) == len(table.features) and all(w > 0 for w in widths), widths
+    assert widths[0] == max(widths) and widths[0] > 50, widths  # the most important column: the longest bar
+    text = page.page.inner_text("#importance")
+    assert all(f.name in text for f in table.features)
+    assert f"{table.rows} eval rows" in text

@@ -13,7 +13,7 @@ from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
 
 COMPONENTS = {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomaliesGate", "Transform",
-              "Trainer", "Evaluator", "Pusher"}
+              "Trainer", "Evaluator", "FeatureImportance", "Pusher"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_runs_lists_every_run_as_mlmd_records_it(store_home):
         assert record["nodes_failed"] == 0
         blessing = executions["Evaluator"].outputs["blessing"][0]
         assert record["blessed"] == bool(blessing.properties["blessed"])
-    assert [by_id[r]["nodes_cached"] for r in run_ids[:2]] == [0, 9]
+    assert [by_id[r]["nodes_cached"] for r in run_ids[:2]] == [0, len(COMPONENTS)]
     assert [by_id[r]["blessed"] for r in run_ids] == [True, True, True, False]
     pushed = R.node_executions(store, "taxi", run_ids[0])["Pusher"].outputs["pushed_model"][0]
     assert by_id[run_ids[0]]["pushed_version"] == str(pushed.properties["pushed_version"])

@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.metadata import importance
 from pipeline.metadata import lineage as L
 from pipeline.metadata import runs as R
 from pipeline.metadata.eval_results import OVERALL, load_metrics
 from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
-from tests.browser import assert_nothing_injected, assert_offline, charts, screenshot, visible_sections
+from tests.browser import (assert_nothing_injected, assert_offline, charts, importance_chart, screenshot,
+                           visible_sections)
 from tests.conftest import HOSTILE_COLUMN, HOSTILE_VALUE
 
 STATE = {"complete": "ran", "cached": "cached", "failed": "failed"}  # ML Metadata's words → the report's
 SECTION_OF = {"CsvExampleGen": "data", "StatisticsGen": "data", "Transform": "training", "Trainer": "training",
-              "Evaluator": "evaluation", "Pusher": "push"}
+              "Evaluator": "evaluation", "FeatureImportance": "importance", "Pusher": "push"}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +128,8 @@ def test_a_blessed_run_shows_every_section_drawn_from_its_artifacts(taxi, browse
     home, store, run_ids, versions = taxi
     page, run_id = browser_page, run_ids[0]
     _open_report(page, home, run_id, tmp_path)
-    assert visible_sections(page) == ["run", "dag", "data", "training", "evaluation", "push", "lineage"]
+    assert visible_sections(page) == ["run", "dag", "data", "training", "evaluation", "importance", "push",
+                                      "lineage"]
     executions = R.node_executions(store, "taxi", run_id)
     assert run_id in page.page.inner_text("#run") and "taxi" in page.page.inner_text("#run")
 
@@ -141,6 +144,7 @@ def test_a_blessed_run_shows_every_section_drawn_from_its_artifacts(taxi, browse
     verdict = _check_evaluation(page, executions, "blessed", threshold=0.75)
     assert verdict.startswith("blessed"), verdict
     screenshot(page.page.locator("#evaluation"), tmp_path / "evaluation.png")
+    importance_chart(page, importance.from_executions(executions))
 
     version_dir = versions[0][0]
     assert str(version_dir) in page.page.inner_text("#push")
@@ -157,7 +161,8 @@ def test_a_not_blessed_run_says_why_and_pushes_nothing(taxi, browser_page, tmp_p
     home, store, run_ids, _ = taxi
     page, run_id = browser_page, run_ids[3]
     _open_report(page, home, run_id, tmp_path)
-    assert visible_sections(page) == ["run", "dag", "data", "training", "evaluation", "push"]  # no pushed model
+    assert visible_sections(page) == ["run", "dag", "data", "training", "evaluation", "importance",
+                                      "push"]  # no pushed model
     executions = R.node_executions(store, "taxi", run_id)
     assert {n: d["state"] for n, d in _dag(page).items()} == {n: STATE[e.state] for n, e in executions.items()}
     _check_data(page, executions)

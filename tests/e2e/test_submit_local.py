@@ -67,7 +67,7 @@ def test_first_run_executes_every_task_blesses_and_pushes(taxi):
     run = taxi.run("first")
     assert run.code == 0, run.output
     kinds = tasks_by_kind(taxi.vertex)
-    assert len(kinds["container"]) == 9 and len(kinds["resolver"]) == 2, kinds
+    assert len(kinds["container"]) == 10 and len(kinds["resolver"]) == 2, kinds
     assert {t: run.states.get(t) for t in kinds["container"]} == dict.fromkeys(kinds["container"], "ran")
     assert {t: run.details.get(t) for t in kinds["resolver"]} == dict.fromkeys(kinds["resolver"], "found nothing")
     assert sorted(t for state, t in run.lines if state != "started") == sorted(kinds["container"] + kinds["resolver"])
@@ -92,6 +92,10 @@ def test_first_run_executes_every_task_blesses_and_pushes(taxi):
     assert record[N.EVALUATOR].given["baseline_model"] == []
     assert metadata(record[N.EVALUATOR].output("blessing"))["blessed"] == 1
     assert record[N.EVALUATOR].output("blessing").uri == f"{GS}/root/{run.job}/{N.EVALUATOR}/blessing"
+    # Our own artifact type (components.FeatureImportance) through the compiled spec and the container entrypoint.
+    importance = record[N.FEATURE_IMPORTANCE].output("importance")
+    assert metadata(importance)["metric"] == "auc" and len(json.loads(metadata(importance)["top_features"])) == 5
+    assert (local(taxi.workdir, importance.uri) / "importance.json").is_file()
 
 
 def test_the_pushed_model_serves_serving_default(taxi, taxi_sample):

@@ -24,6 +24,7 @@ COMPONENTS = [
     node_ids.TRANSFORM,
     node_ids.TRAINER,
     node_ids.EVALUATOR,
+    node_ids.FEATURE_IMPORTANCE,
     node_ids.PUSHER,
 ]
 TAXI_SCHEMA = PROJECT_ROOT / "schemas" / "taxi" / "schema.pbtxt"

@@ -12,14 +12,16 @@ from urllib.parse import quote, unquote
 
 import pytest
 
+from pipeline.metadata import importance
 from pipeline.metadata import lineage as L
 from pipeline.metadata import runs as R
 from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
-from tests.browser import assert_nothing_injected, assert_offline, charts, screenshot, visible_sections
+from tests.browser import (assert_nothing_injected, assert_offline, charts, importance_chart, screenshot,
+                           visible_sections)
 from tests.conftest import HOSTILE_COLUMN, HOSTILE_VALUE
 
-REPORT_SECTIONS = ["run", "dag", "data", "training", "evaluation", "push", "lineage"]
+REPORT_SECTIONS = ["run", "dag", "data", "training", "evaluation", "importance", "push", "lineage"]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +77,7 @@ def test_click_from_the_runs_list_to_a_run_compare_an_artifact_and_its_lineage(u
     executions = R.node_executions(store, "taxi", blessed)
     dag = [c for c in charts(page, "#dag") if c["kind"] == "graph"]
     assert len(dag) == 1 and {n["id"]: n["state"] for n in dag[0]["nodes"]} == {n: "ran" for n in executions}
+    importance_chart(page, importance.from_executions(executions))  # the run's feature importance as bars
     screenshot(page, tmp_path / "run.png")
 
     # → its pushed model's artifact page (from the run's artifact list) → that artifact's lineage graph.

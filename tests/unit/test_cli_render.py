@@ -305,7 +305,8 @@ def test_compare_sections_and_empty_ones():
                         features=[Delta("mean", "train/fare", 1.0, 1.0, 0.0), Delta("mean", "eval/fare", 1.0, 2.0, 1.0)],
                         nodes=[Delta("", "Trainer", "complete", "cached")],
                         hyperparameters=[Delta("dropout (tuned)", "Trainer", 0.1, 0.3, 0.2),
-                                         Delta("hidden_units", "Trainer", [128, 64], [128, 64])])
+                                         Delta("hidden_units", "Trainer", [128, 64], [128, 64])],
+                        importance=[Delta("fare", "2/1", 0.05, 0.125, 0.075)], importance_metric="auc drop when shuffled")
     assert _text(inspect_view.compare, result, False).splitlines() == [
         "A r1 (taxi)", "B r2 (taxi)",
         "", "metrics (candidate, per slice):",
@@ -314,6 +315,8 @@ def test_compare_sections_and_empty_ones():
         "", "hyperparameters (trained model):",
         "NAME             NODE     A          B          B-A", "dropout (tuned)  Trainer  0.1        0.3        0.2",
         "hidden_units     Trainer  [128, 64]  [128, 64]",
+        "", "importance (auc drop when shuffled):",
+        "FEATURE  RANK A/B  A     B      B-A", "fare     2/1       0.05  0.125  0.075",
         "", "rows: none",
         "", "features (changed statistics):",
         "STAT  SPLIT/FEATURE  A  B  B-A", "mean  eval/fare      1  2  1",

@@ -219,3 +219,36 @@ def test_the_importance_section_of_a_config():
                               ("importance.rows", 5, "unknown key 'rows'")):
         with pytest.raises(ConfigError, match=words):
             load_config("taxi", {key: value})
+
+
+def table_of(*features, metric: str = "auc"):
+    from pipeline.metadata.importance import Feature, ImportanceTable
+
+    return ImportanceTable(metric, metric != "reconstruction_error", 0.9, 1800, 3, 0,
+                           [Feature(name, value, 0.01) for name, value in features])
+
+
+def test_the_summary_line_compare_rows_and_rank_correlation():
+    from pipeline.metadata import importance
+
+    a = table_of(("fare", 0.2), ("miles", 0.1), ("hour", 0.05), ("day", 0.01), ("month", 0.0), ("tract", -0.001))
+    b = table_of(("miles", 0.3), ("fare", 0.2), ("hour", 0.04), ("month", 0.02), ("day", 0.0), ("tract", 0.0))
+    assert importance.summary_line(a) == ("fare 0.2, miles 0.1, hour 0.05, day 0.01, month 0  "
+                                          "(auc drop when shuffled, 1800 eval rows × 3)")
+    assert importance.side_by_side(a, b)[0] == ("miles", "2/1", 0.1, 0.3)
+    assert importance.rank_correlation(a, a) == 1.0
+    assert importance.rank_correlation(a, b) == pytest.approx(1 - 6 * (1 + 1 + 0 + 1 + 1 + 0) / (6 * 35))
+    worse = table_of(("x", 1.0), metric="reconstruction_error")
+    assert "(reconstruction_error rise when shuffled" in importance.summary_line(worse)
+
+
+def test_the_report_section_draws_one_bar_per_feature_and_escapes_names():
+    from pipeline.report import render_importance
+
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    out = render_importance.render(table_of((hostile, 0.1), ("b", 0.0)))
+    assert "<img" not in out and "&lt;img src=x" in out
+    assert out.count('<rect class="bar"') == 2 and 'data-chart="bar"' in out
+    empty = table_of()
+    empty.note = "the eval rows hold one class only: AUC is undefined"
+    assert "one class only" in render_importance.render(empty) and "<svg" not in render_importance.render(empty)
