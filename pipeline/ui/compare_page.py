@@ -1,5 +1,5 @@
 """Two runs side by side (`/compare?a=RUN&b=RUN`): pipeline.metadata.compare's data (`tfx-e2e compare`) as tables,
-with overlaid charts: metrics per slice, both runs' training curves, rows per split."""
+with overlaid charts: metrics per slice, feature importance, both runs' training curves, rows per split."""
 
 from __future__ import annotations
 
@@ -106,6 +106,12 @@ def page(request: Request, ctx: Any) -> tuple[int, str]:
     else:
         parts.append(html.section("metrics", "Metrics per slice (candidate)",
                                   html.missing("One of the runs has no evaluation to compare.")))
+    if result.importance:
+        chart = svg.grouped_bars([d.name for d in result.importance],
+                                 {label_a: [d.a for d in result.importance], label_b: [d.b for d in result.importance]},
+                                 title=f"Feature importance ({result.importance_metric})")
+        parts.append(html.section("importance", "Feature importance", f'<div class="charts">{chart}</div>'
+                                  + _deltas(result.importance, ["feature", "rank A/B", "A", "B", "B−A"])))
     curves_a, curves_b = _training_curves(store, a[1], a[0]), _training_curves(store, b[1], b[0])
     if curves_a or curves_b:
         parts.append(html.section("training", "Training curves",

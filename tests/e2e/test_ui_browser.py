@@ -111,6 +111,8 @@ def test_click_from_the_runs_list_to_a_run_compare_an_artifact_and_its_lineage(u
     metric_charts = {c["title"]: c for c in charts(page, "#metrics")}
     assert {t: c["points"] for t, c in metric_charts.items()} == {f"{m} per slice": n for m, n in per_metric.items()}
     assert all(c["series"] == 2 for c in metric_charts.values())
+    [importance_bars] = charts(page, "#importance")  # both runs' feature importance, a bar per run and feature
+    assert importance_bars["series"] == 2 and importance_bars["points"] == len(comparison.importance) > 5
     history_a, history_b = _history(store, blessed), _history(store, not_blessed)
     curves = {c["title"]: c for c in charts(page, "#training")}
     metrics = [m for m in history_a if not m.startswith("val_")]
