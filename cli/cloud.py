@@ -40,6 +40,7 @@ def add_parsers(sub: Any) -> None:
     comp.add_argument("--vertex-endpoint", help="push to this Vertex AI endpoint instead of --serving-dir")
     flags.add_set(comp)
     flags.add_tune(comp)
+    flags.add_quantize(comp)
     comp.add_argument("--out", type=Path, help="output file (default kubeflow/build/<pipeline>-<target>.json)")
     flags.add_home(comp, "compile", "home directory")
     comp.set_defaults(handler=cmd_compile)
@@ -86,7 +87,8 @@ def cmd_compile(args: argparse.Namespace, out: TextIO) -> int:
     from pipeline.config.loader import load_config
 
     home = checks.home(args.home)
-    cfg = load_config(checks.config_file(args.config), {**dict(args.overrides), **flags.tune_overrides(args)})
+    cfg = load_config(checks.config_file(args.config), {**dict(args.overrides), **flags.tune_overrides(args),
+                                                           **flags.quantize_overrides(args)})
     names = {f.name for f in dataclasses.fields(CompileOptions)}
     options = CompileOptions(**{k: v for k, v in vars(args).items() if k in names})
     checks.output_file(options.out or default_output(cfg, options.target), "--out")

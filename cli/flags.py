@@ -1,4 +1,5 @@
-"""Flags shared by several commands, each defined once: --home, --metadata, --config, --set KEY=VALUE."""
+"""Flags shared by several commands, each defined once: --home, --metadata, --config, --set KEY=VALUE, --tune,
+--quantize."""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ def add_tune(parser: argparse.ArgumentParser) -> None:
 
 def tune_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"tuning.enabled": True} if getattr(args, "tune", False) else {}
+
+
+def add_quantize(parser: argparse.ArgumentParser) -> None:
+    from trainer_module.tflite_files import QUANTIZE_MODES  # TF-free
+
+    parser.add_argument("--quantize", choices=QUANTIZE_MODES, metavar="MODE",
+                        help="also write a TFLite model of the trained network, evaluated and gated beside it and "
+                             f"pushed as <version>/tflite/model.tflite: {', '.join(QUANTIZE_MODES)} "
+                             "(overrides model.export.quantize; none = float32)")
+
+
+def quantize_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    mode = getattr(args, "quantize", None)
+    return {"model.export.quantize": mode} if mode else {}

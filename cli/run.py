@@ -48,6 +48,7 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--warm-start", action="store_true",
                      help="start training from the latest blessed model's weights when the architecture matches")
     flags.add_tune(run)
+    flags.add_quantize(run)
     run.add_argument("--no-cache", action="store_true", help="re-execute every component")
     run.add_argument("--always-run", action="store_true",
                      help="run through TFX even when config, code, data and metadata are unchanged since the last "
@@ -75,6 +76,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.warm_start:
         result["training.warm_start"] = True
     result.update(flags.tune_overrides(args))
+    result.update(flags.quantize_overrides(args))
     return result
 
 

@@ -31,6 +31,7 @@ from trainer_module import models
 from trainer_module import patches
 from trainer_module import progress
 from trainer_module import strategy as strategies
+from trainer_module import tflite_export
 from trainer_module import training_summary
 from trainer_module import tuning_space
 from trainer_module import warm_start
@@ -248,6 +249,9 @@ def run_fn(fn_args: FnArgs) -> None:
         built.model, tf_transform_output, custom, spec, export.Outputs(label.served_names, label.scaling)
     )
     export.export(built.model, where.serving_dir, signatures)
+    # model.export.quantize: the TFLite model beside the SavedModel (<Model uri>/tflite/model.tflite)
+    compressed = tflite_export.for_run(built.model, custom, family, spec, label.scaling, prepared.train_ds,
+                                       os.path.dirname(where.serving_dir), where.serving_dir) if setup.chief else None
     if family != "gbt":  # trees are grown anew each run: there are no weights to start from
         warm_start.save(built.model, family, where.serving_dir)
     if setup.chief and not models.is_reconstruction(family):
@@ -273,6 +277,8 @@ def run_fn(fn_args: FnArgs) -> None:
     )
     # The hyperparameters the model was trained with (the family's defaults, the config's, the Tuner's).
     summary["hyperparameters"] = {**models.module(family).DEFAULTS, **custom.get("model", {}).get("hparams", {})}
+    if compressed is not None:
+        summary["compressed"] = compressed
     if fn_args.hyperparameters:
         summary["tuned"] = tuning_space.summary_record(tuned_family, tuned)
     if auto is not None:

@@ -127,6 +127,8 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
             print(f"  {m.name:<28} {_fmt(m.value):>10}  {_gates(m):<{width}} {_fmt(m.baseline):>10}  {check}", file=out)
         if not summary.has_baseline:
             print("  (no blessed baseline yet: change thresholds were not applied)", file=out)
+    if getattr(summary, "compressed", None):
+        print(f"compressed   {summary.compressed}", file=out)
     if getattr(summary, "importance", None):
         print(f"importance   {summary.importance}", file=out)
     if summary.blessed is not None:

@@ -20,7 +20,7 @@ from tfx.utils import io_utils, path_utils
 
 from components.atomic_pusher import examples as eval_examples
 from components.atomic_pusher import identity, parameters, publish, smoke_test
-from components.atomic_pusher.layout import SAVED_MODEL_FILE
+from components.atomic_pusher.layout import SAVED_MODEL_FILE, TFLITE_DIR, TFLITE_FILE
 from components.atomic_pusher.properties import (
     PUSH_REUSED_KEY,
     PUSHED_DESTINATION_KEY,
@@ -28,6 +28,7 @@ from components.atomic_pusher.properties import (
     PUSHED_MODEL_KEY,
     PUSHED_VERSION_KEY,
 )
+from trainer_module import tflite_files
 
 
 def _single(artifacts: Optional[Sequence[types.Artifact]], key: str, where: str, optional: bool = False):
@@ -95,7 +96,10 @@ class Executor(base_executor.BaseExecutor):
         logging.info("AtomicPusher: smoke test passed on %d eval examples (%s).", len(batch), ", ".join(expected))
 
         wanted = identity.identity(model, model_dir)
-        version, destination, reused = publish.push(model_dir, base, wanted, batch, expected)
+        # The compressed model (model.export.quantize), when the Trainer wrote one: <version>/tflite/model.tflite.
+        tflite = tflite_files.tflite_path(model.uri)
+        extra = {os.path.join(TFLITE_DIR, TFLITE_FILE): tflite} if tf.io.gfile.exists(tflite) else {}
+        version, destination, reused = publish.push(model_dir, base, wanted, batch, expected, extra)
 
         # As TFX's Pusher: keep a copy of what was pushed in the PushedModel artifact, then mark it.
         io_utils.copy_dir(destination, pushed_model.uri)

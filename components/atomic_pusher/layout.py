@@ -5,6 +5,8 @@ Layout under `base_directory` (the path TF Serving watches for one model):
     <base>/<version>/                      a complete SavedModel; TF Serving loads numeric directories only
     <base>/<version>/assets.extra/tf_serving_warmup_requests   PredictionLog TFRecords (TF Serving replays them on load)
     <base>/<version>/assets.extra/tfx_e2e_push.json            what was pushed: Model URI + content fingerprint
+    <base>/<version>/tflite/model.tflite   the compressed model (model.export.quantize), when the Trainer wrote one;
+                                           TF Serving ignores the directory
     <base>/.tmp-<version>-<random>/        a push in progress (or left by a killed one): never numeric, never served
     <base>/.push.lock                      flock held while a push picks a version and publishes it (local only)
 
@@ -21,6 +23,8 @@ import time
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Union
 
 from absl import logging
+
+from trainer_module.tflite_files import TFLITE_DIR, TFLITE_FILE  # noqa: F401  (TF-free; inside a version too)
 
 SAVED_MODEL_FILE = "saved_model.pb"  # a version directory is loadable once this file is in it
 ASSETS_EXTRA = "assets.extra"

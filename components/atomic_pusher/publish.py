@@ -104,8 +104,10 @@ def push(
     wanted_identity: Mapping[str, str],
     batch: Sequence[bytes],
     expected: Mapping[str, np.ndarray],
+    extra_files: Mapping[str, str] = {},
 ) -> tuple[int, str, bool]:
-    """Publishes model_dir as a new version of `base` (or reuses the latest when it is the same model).
+    """Publishes model_dir as a new version of `base` (or reuses the latest when it is the same model), with
+    `extra_files` ({path inside the version: source file}, e.g. the TFLite model) copied in before the rename.
 
     Returns (version, version directory, reused)."""
     import tensorflow as tf
@@ -127,6 +129,7 @@ def push(
         tmp = os.path.join(base, f"{layout.TMP_PREFIX}{version}-{secrets.token_hex(4)}")
         try:
             _copy_tree(model_dir, tmp)
+            copy_extra_files(tmp, extra_files)
             tf.io.gfile.makedirs(os.path.join(tmp, layout.ASSETS_EXTRA))
             if batch:
                 warmup.write_warmup(os.path.join(tmp, layout.ASSETS_EXTRA, layout.WARMUP_FILE),
@@ -144,6 +147,19 @@ def push(
     destination = os.path.join(base, str(version))
     logging.info("AtomicPusher: published %s.", destination)
     return version, destination, False
+
+
+def copy_extra_files(tmp: str, extra_files: Mapping[str, str]) -> None:
+    """Copies each extra file into the version being assembled and checks the copy is byte for byte the same."""
+    import tensorflow as tf
+
+    for inside, source in extra_files.items():
+        target = os.path.join(tmp, inside)
+        tf.io.gfile.makedirs(os.path.dirname(target))
+        io_utils.copy_file(source, target)
+        with tf.io.gfile.GFile(source, "rb") as a, tf.io.gfile.GFile(target, "rb") as b:
+            if a.read() != b.read():
+                raise RuntimeError(f"AtomicPusher: verification failed: the copy of {source} in {tmp} differs.")
 
 
 def verify(copy_dir: str, batch: Sequence[bytes], expected: Mapping[str, np.ndarray]) -> None:

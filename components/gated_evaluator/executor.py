@@ -1,5 +1,6 @@
 """The gated Evaluator's executor: adds the default gates (gates.py) to the EvalConfig, runs TFX's Evaluator
-executor unchanged, and records every gate in force on the evaluation artifact.
+executor unchanged, evaluates the candidate's TFLite model when it has one (compressed.py), and records every gate
+in force on the evaluation artifact.
 
 Referenced by class path (`components.gated_evaluator.executor.Executor`) locally and in the Kubeflow/Vertex
 container. The naive model is read from `naive_model.json` in the candidate Model artifact, written by the Trainer
@@ -19,14 +20,17 @@ from absl import logging
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import path_utils, proto_utils
+from tfx.utils import io_utils, path_utils, proto_utils
 
+from components.gated_evaluator import compressed
 from components.gated_evaluator import gates as G
 from trainer_module import custom_ops
 from trainer_module.label_stats import NAIVE_MODEL_FILE
 
 # The change-threshold epsilon of pipeline/dag/tfma_config.py: TFMA compares a change strictly.
 _EPSILON = 1e-10
+# The GatedEvaluator's own parameter (component.py): the compressed model's allowed drop (unset: the default).
+COMPRESSED_MAX_DROP_KEY = "compressed_max_drop"
 
 
 def read_naive_model(model: types.Artifact) -> Optional[dict]:
@@ -131,4 +135,17 @@ class Executor(evaluator_executor.Executor):
         super().Do(input_dict, output_dict,
                    {**exec_properties, standard_component_specs.EVAL_CONFIG_KEY: proto_utils.proto_to_json(eval_config)})
         evaluation = artifact_utils.get_single_instance(output_dict[standard_component_specs.EVALUATION_KEY])
+        # The candidate's TFLite model, when the Trainer wrote one: its own TFMA run and gate (compressed.py).
+        examples = input_dict[standard_component_specs.EXAMPLES_KEY]
+        patterns = [io_utils.all_files_pattern(uri) for uri in artifact_utils.get_split_uris(examples, "eval")]
+        checked = compressed.evaluate(self._make_beam_pipeline, models[0].uri, patterns, eval_config, evaluation.uri,
+                                      exec_properties.get(COMPRESSED_MAX_DROP_KEY))
+        if checked is not None:
+            verdict, gate = checked
+            gates.append(gate)
+            evaluation.set_string_custom_property(compressed.COMPRESSED_PROPERTY, json.dumps(verdict))
+            logging.info("gate (%s): %s %s %s: %s", gate.source, gate.metric, gate.kind, gate.why, verdict)
+            if not verdict["passed"]:
+                compressed.unbless(artifact_utils.get_single_instance(
+                    output_dict[standard_component_specs.BLESSING_KEY]))
         evaluation.set_string_custom_property(G.GATES_PROPERTY, G.to_json(gates))

@@ -8,7 +8,7 @@ metric must not be worse than the latest blessed baseline's (TFX applies change 
 Autoencoders have no naive model: their gates come from the config only.
 
 Every gate in force is recorded on the evaluation artifact as the custom property GATES_PROPERTY: a JSON list of
-{metric, kind (value|change), lower, upper, change, source (default|config), why}, which `tfx-e2e blessing` and the
+{metric, kind (value|change|compressed), lower, upper, change, source (default|config), why}, which `tfx-e2e blessing` and the
 run summary read.
 """
 
@@ -32,12 +32,19 @@ VALUE_METRICS = {
     "regression": ("r_squared",),
 }
 MAIN_METRIC = {"binary": "auc", "multiclass": "sparse_categorical_accuracy", "regression": "r_squared"}
+# The compressed (TFLite) model's gate (compressed.py): its main metric may be at most the allowed drop worse than
+# the full model's. Defaults per objective: AUC 0.005 and accuracy 0.01 (issue #16); R² 0.01 (a hundredth of the
+# label's variance); an autoencoder's mean reconstruction error, whose scale is the data's, 5% relative.
+COMPRESSED_METRICS = (*MAIN_METRIC.values(), "mean_reconstruction_error")
+OBJECTIVE_OF_METRIC = {**{m: task for task, m in MAIN_METRIC.items()}, "mean_reconstruction_error": "reconstruction"}
+LOWER_IS_BETTER = frozenset({"mean_reconstruction_error"})
+DEFAULT_COMPRESSED_MAX_DROP = {"binary": 0.005, "multiclass": 0.01, "regression": 0.01, "reconstruction": 0.05}
 
 
 @dataclass(frozen=True)
 class Gate:
     metric: str
-    kind: str  # value | change
+    kind: str  # value | change | compressed (the TFLite model against the full one: change = -allowed drop)
     source: str  # default | config
     why: str
     lower: Optional[float] = None

@@ -70,6 +70,9 @@ class EvaluationConfig:
     # Per model family gates, replacing thresholds/change_thresholds for that family (an autoencoder is judged
     # on reconstruction error, not accuracy): {autoencoder: {thresholds: {...}, change_thresholds: {...}}}.
     by_family: Mapping[str, "Gates"] = field(default_factory=dict)
+    # With model.export.quantize: how much lower the compressed (TFLite) model's main metric may be than the full
+    # model's on the eval split (null: pipeline/config/compression.py DEFAULT_MAX_DROP for the objective).
+    compressed_max_drop: Optional[float] = None
 
 
 @dataclass(frozen=True)

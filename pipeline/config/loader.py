@@ -10,6 +10,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from pipeline.config import compression
 from pipeline.config.checks import validate
 from pipeline.config.evaluation import EvaluationConfig, Gates, Threshold
 from pipeline.config.importance import importance_config
@@ -247,7 +248,8 @@ _TRAINING = {
     "seed": _opt_int(0),
 }
 _TUNING = {"enabled": _bool, "trials": _int(1), "max_seconds": _int(1), "train_steps": _opt_int(1)}
-_EVALUATION = {**_GATES, "slices": _str_tuple, "thresholds_on_slices": _bool, "by_family": _by_family}
+_EVALUATION = {**_GATES, "slices": _str_tuple, "thresholds_on_slices": _bool, "by_family": _by_family,
+               "compressed_max_drop": compression.max_drop}
 
 
 def _tuning(value: Any, where: str) -> TuningConfig:
@@ -272,7 +274,7 @@ def _section(cls: type, converters: Mapping[str, Any] | None = None) -> Any:
 _TOP_LEVEL = {
     "label": _section(LabelConfig, {"inputs": _str_tuple}),
     "features": _section(FeaturesConfig, _FEATURES),
-    "model": _section(ModelConfig, {"auto_max_seconds": _int(0)}),
+    "model": _section(ModelConfig, {"auto_max_seconds": _int(0), "export": compression.export_config}),
     "training": _section(TrainingConfig, _TRAINING),
     "tuning": _tuning,
     "evaluation": _section(EvaluationConfig, _EVALUATION),

@@ -59,6 +59,13 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class ExportConfig:
+    """model.export: what the Trainer writes besides the SavedModel (pipeline/config/compression.py)."""
+
+    quantize: Optional[str] = None  # unset: no TFLite model; none | dynamic | float16 | int8
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Which model family (trainer_module.models.FAMILIES) and its hyperparameters."""
 
@@ -69,6 +76,7 @@ class ModelConfig:
     # auto: the candidates' training time together (each gets an equal share; a network is cut at its share, the
     # forest gets it as TF-DF's maximum training duration); 0: no limit
     auto_max_seconds: int = 600
+    export: ExportConfig = field(default_factory=ExportConfig)  # the TFLite model beside the SavedModel
 
     @property
     def effective_hparams(self) -> dict[str, Any]:

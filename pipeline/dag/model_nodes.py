@@ -32,7 +32,9 @@ def trainer_custom_config(cfg: PipelineConfig, auto_choice: Optional[Mapping[str
                   # auto trains several families (trainer_module.auto_family): each with its own hparams
                   **({"hparams_by_family": dict(cfg.model.hparams_by_family),
                       "auto_max_seconds": cfg.model.auto_max_seconds} if auto else {}),
-                  **({REUSE_KEY: dict(auto_choice)} if auto and auto_choice else {})},
+                  **({REUSE_KEY: dict(auto_choice)} if auto and auto_choice else {}),
+                  # the TFLite model beside the SavedModel (trainer_module.tflite_export); absent: none
+                  **({"export": {"quantize": cfg.model.export.quantize}} if cfg.model.export.quantize else {})},
         "training": {
             "batch_size": cfg.training.batch_size,
             "epochs": cfg.training.epochs,
@@ -152,7 +154,9 @@ def evaluator(cfg: PipelineConfig, *, examples: Any, model: Any, baseline_model:
     from components.gated_evaluator.component import GatedEvaluator
 
     return GatedEvaluator(
-        examples=examples, model=model, baseline_model=baseline_model, eval_config=eval_config(cfg)
+        examples=examples, model=model, baseline_model=baseline_model, eval_config=eval_config(cfg),
+        # the compressed (TFLite) model's gate; unset: the objective's default (components/gated_evaluator/gates.py)
+        compressed_max_drop=cfg.evaluation.compressed_max_drop if cfg.model.export.quantize else None,
     ).with_id(node_ids.EVALUATOR)
 
 

@@ -16,6 +16,7 @@ from components.gated_evaluator.gates import metric_name
 from pipeline.config.evaluation import TASK_METRICS
 from pipeline.dag import node_ids
 from pipeline.metadata import blessing_words as W
+from pipeline.metadata import compressed
 from pipeline.metadata import run_failure
 from pipeline.metadata import runs as R
 from pipeline.metadata.gates import CONFIG, Gate, bound_text, change_text, find, read_gates
@@ -94,7 +95,7 @@ def parse_eval_config(raw):
 class ThresholdCheck:
     metric: str
     slice: str
-    kind: str  # value | change
+    kind: str  # value | change | compressed (the TFLite model against the full one)
     bound: str  # e.g. ">= 0.9", "<= 0.6", "not worse than the baseline"
     value: Optional[float]
     baseline: Optional[float]
@@ -248,6 +249,11 @@ def blessing_report(store: mlmd.MetadataStore, pipeline: str, run_id: str,
     has_baseline = bool(metrics["baseline"])
     gates = read_gates(evaluation.properties)
     checks = _checks(eval_config, metrics, failed_checks(uri, validation), has_baseline, gates, baseline_id)
+    verdict = compressed.read(evaluation.properties)  # the TFLite model's gate (model.export.quantize)
+    if verdict is not None:
+        gate = find(gates or [], verdict["metric"], "compressed")
+        checks.append(ThresholdCheck(**compressed.check_fields(verdict, gate.source if gate else CONFIG,
+                                                               gate.why if gate else "")))
     skipped = [] if has_baseline else _skipped_change_gates(gates, evaluator)
     objective = objective_of_config(eval_config)
     candidate = metrics["candidate"].get(OVERALL, {})

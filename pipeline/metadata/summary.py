@@ -10,7 +10,7 @@ from components.anomalies_gate.schema_diff import Finding, read_findings, split_
 from components.atomic_pusher.properties import PUSHED_DESTINATION_KEY, PUSHED_KEY, PUSHED_MODEL_KEY
 from pipeline.config.schema import PipelineConfig
 from pipeline.dag import node_ids
-from pipeline.metadata import importance, statistics, tuning
+from pipeline.metadata import compressed, importance, statistics, tuning
 from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
 from pipeline.metadata.gates import Gate, config_gates, find, read_gates
 from pipeline.metadata.runs import Artifact, NodeExecution
@@ -45,6 +45,7 @@ class RunSummary:
     auto: Optional[dict] = None  # model.family auto: the candidates' scores and the family kept ("auto")
     tuned: Optional[dict] = None  # the Tuner's best values as the Trainer used them ("tuned"), when the run tuned
     tuning: Optional[str] = None  # what the Tuner found, in words (pipeline.metadata.tuning.describe)
+    compressed: Optional[str] = None  # the TFLite model: size, metric vs the full model, gate (compressed.py)
     importance: Optional[str] = None  # the top features by permutation importance (importance.summary_line)
 
 
@@ -104,6 +105,7 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
     if model_run:
         record = trained_record(model_run.uri)
         summary.label, summary.auto, summary.tuned = record.get("label"), record.get("auto"), record.get("tuned")
+        summary.compressed = compressed.summary_line(None, record.get("compressed"))
     tuner_results = _one(executions, node_ids.TUNER, "tuner_results")
     if tuner_results and summary.tuned is not None:
         from trainer_module.auto_family import METRIC
@@ -113,6 +115,7 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
     if evaluation:
         summary.evaluation_uri = evaluation.uri
         summary.metrics, summary.has_baseline = read_metrics(evaluation.uri, cfg, read_gates(evaluation.properties))
+        summary.compressed = compressed.summary_line(compressed.read(evaluation.properties), None) or summary.compressed
     table = importance.from_executions(executions)
     summary.importance = importance.summary_line(table) if table else None
     blessing = _one(executions, node_ids.EVALUATOR, "blessing")
