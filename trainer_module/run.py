@@ -29,6 +29,7 @@ from trainer_module import label_stats
 from trainer_module.label_study import Label, study_label
 from trainer_module import models
 from trainer_module import patches
+from trainer_module import pruning
 from trainer_module import progress
 from trainer_module import strategy as strategies
 from trainer_module import tflite_export
@@ -160,16 +161,20 @@ def _fit(fn_args: FnArgs, tf_transform_output: Any, spec: F.ModelSpec, label: La
     built = build_model(setup, family, spec, custom, fn_args.base_model)
     epochs, steps_per_epoch = epochs_and_steps(training, fn_args.train_steps)
     fit_started = time.time()
-    history = built.model.fit(
+    # training.prune: the prunable layers wrapped for the fit, stripped after it (trainer_module.pruning)
+    model, fit_callbacks = pruning.for_fit(built.model, training.get("prune"), epochs, steps_per_epoch, setup.strategy,
+                                           callbacks(training, setup.choice, where.model_run_dir,
+                                                     fn_args.model_run_dir, setup.chief))
+    history = model.fit(
         train_ds,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_ds,
         validation_steps=fn_args.eval_steps,
-        callbacks=[*callbacks(training, setup.choice, where.model_run_dir, fn_args.model_run_dir, setup.chief),
-                   *extra_callbacks],
+        callbacks=[*fit_callbacks, *extra_callbacks],
         verbose=2,
     ).history
+    built = dataclasses.replace(built, model=pruning.after_fit(model, setup.strategy))
     return built, history, time.time() - fit_started, steps_per_epoch
 
 
@@ -277,6 +282,8 @@ def run_fn(fn_args: FnArgs) -> None:
     )
     # The hyperparameters the model was trained with (the family's defaults, the config's, the Tuner's).
     summary["hyperparameters"] = {**models.module(family).DEFAULTS, **custom.get("model", {}).get("hparams", {})}
+    summary["pruning"] = pruning.record(built.model, family, training.get("prune"),
+                                        epochs_and_steps(training, fn_args.train_steps)[0], steps_per_epoch)
     if compressed is not None:
         summary["compressed"] = compressed
     if fn_args.hyperparameters:

@@ -3,8 +3,8 @@ model families and strategies, metrics the task computes, and rules across keys.
 
 from __future__ import annotations
 
-from pipeline.config import compression
 from pipeline.config.evaluation import TASK_METRICS, Gates, objective_of
+from pipeline.config import compression, pruning
 from pipeline.config.schema import EXAMPLE_GENS, TASKS, ConfigError, PipelineConfig
 
 
@@ -17,6 +17,7 @@ def validate(cfg: PipelineConfig, where: str) -> None:
     _check_features(cfg, where)
     _check_training(cfg, where)
     _check_tuning(cfg, where)
+    pruning.check(cfg, where)
     compression.check(cfg, where)
 
 

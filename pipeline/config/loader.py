@@ -10,19 +10,12 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from pipeline.config import compression
 from pipeline.config.checks import validate
 from pipeline.config.evaluation import EvaluationConfig, Gates, Threshold
+from pipeline.config import compression, pruning
 from pipeline.config.importance import importance_config
-from pipeline.config.schema import (
-    ConfigError,
-    FeaturesConfig,
-    LabelConfig,
-    ModelConfig,
-    PipelineConfig,
-    TrainingConfig,
-    TuningConfig,
-)
+from pipeline.config.schema import (ConfigError, FeaturesConfig, LabelConfig, ModelConfig, PipelineConfig,
+                                    TrainingConfig, TuningConfig)
 from pipeline.paths import PROJECT_ROOT
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -246,6 +239,7 @@ _TRAINING = {
     "warm_start": _bool,
     "warm_start_freeze_layers": _int(0),
     "seed": _opt_int(0),
+    "prune": pruning.convert,
 }
 _TUNING = {"enabled": _bool, "trials": _int(1), "max_seconds": _int(1), "train_steps": _opt_int(1)}
 _EVALUATION = {**_GATES, "slices": _str_tuple, "thresholds_on_slices": _bool, "by_family": _by_family,

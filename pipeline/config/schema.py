@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from pipeline.config.evaluation import EvaluationConfig, Gates, objective_of
+from trainer_module import pruning  # the schedule's defaults (no TensorFlow import)
 from pipeline.config.importance import ImportanceConfig
 
 TASKS = ("binary", "multiclass", "regression")
@@ -99,6 +100,19 @@ class TrainingConfig:
     warm_start: bool = False  # start from the latest blessed model's weights when the architecture matches
     warm_start_freeze_layers: int = 0  # with warm start: freeze this many of the lowest weighted layers
     seed: Optional[int] = 42  # Python/NumPy/TensorFlow seed for weights, dropout and shuffling; null: unseeded
+    prune: Optional["PruneConfig"] = None  # magnitude pruning during training; null: none
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """training.prune (trainer_module.pruning): the Dense and Conv kernels reach `target_sparsity` (the share of
+    zeros, 0 < x < 1) on a polynomial schedule from begin_fraction to end_fraction of the run's training steps, the
+    mask updated every `frequency` steps (null: about trainer_module.pruning.UPDATES updates in between)."""
+
+    target_sparsity: float
+    begin_fraction: float = pruning.BEGIN_FRACTION  # 0.1
+    end_fraction: float = pruning.END_FRACTION  # 0.7: the rest of the steps fine-tune the pruned network
+    frequency: Optional[int] = None
 
 
 @dataclass(frozen=True)
