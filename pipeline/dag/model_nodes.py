@@ -3,6 +3,7 @@ Evaluator and the Pusher."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping, Optional
 
 # Not in tfx.v1: TFX's documented way to give a standard component another executor (tfx.v1.components.Trainer's
@@ -45,6 +46,8 @@ def trainer_custom_config(cfg: PipelineConfig, auto_choice: Optional[Mapping[str
             "steps_per_execution": cfg.training.steps_per_execution,
             "warm_start_freeze_layers": cfg.training.warm_start_freeze_layers,
             "seed": cfg.training.seed,
+            # magnitude pruning (trainer_module.pruning), the Tuner's trials too; absent: the cache key is unchanged
+            **({"prune": dataclasses.asdict(cfg.training.prune)} if cfg.training.prune else {}),
         },
         # The Tuner reads it; the Trainer's copy makes a tuning change re-train even when the best values repeat.
         **({"tuning": {"trials": cfg.tuning.trials, "max_seconds": cfg.tuning.max_seconds,
