@@ -137,3 +137,13 @@ def test_a_tuned_config_compiles_the_tuner_feeding_the_trainer(tmp_path):
     assert validate(tmp_path / "job.json", "vertex").ok
     untuned = json.loads(_compile(tmp_path).read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
     assert "Tuner" not in untuned and "hyperparameters" not in untuned["Trainer"]["inputs"].get("artifacts", {})
+
+
+def test_a_quantized_config_compiles_the_export_and_the_compressed_gate(tmp_path):
+    cfg = load_config("taxi", {"model.export.quantize": "int8", "evaluation.compressed_max_drop": 0.01})
+    job = json.loads(compile_pipeline(cfg, CompileOptions(out=tmp_path / "job.json", target="kubeflow", **BASE))
+                     .read_text())
+    assert _trainer_custom_config(job)["model"]["export"] == {"quantize": "int8"}
+    evaluator = job["pipelineSpec"]["root"]["dag"]["tasks"]["Evaluator"]["inputs"]["parameters"]
+    assert evaluator["compressed_max_drop"]["runtimeValue"]["constantValue"]["doubleValue"] == 0.01
+    assert validate(tmp_path / "job.json", "kubeflow").ok
