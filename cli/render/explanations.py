@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.explain.explain import BASELINE_TEXT
-from pipeline.explain.integrated import tolerance_text
+from pipeline.explain.integrated import MAX_STEPS, tolerance_text
 
 VALUE_WIDTH = 24
 
@@ -25,7 +25,8 @@ def _finite(x: float) -> Any:
 
 
 def method(result: Any) -> str:
-    return f"integrated gradients, {result.steps} steps (trapezoid rule)"
+    return f"integrated gradients, {result.steps} steps (trapezoid rule; doubled for a row, up to {MAX_STEPS}, while its " \
+           "gap exceeds the tolerance)"
 
 
 def as_object(result: Any, top: int) -> dict[str, Any]:
@@ -43,7 +44,8 @@ def as_object(result: Any, top: int) -> dict[str, Any]:
                              for c, a in r.attributions[:top]],
             "features": len(r.attributions),
             "completeness": {"sum": _finite(r.total), "delta": _finite(r.prediction - r.baseline),
-                             "gap": _finite(r.gap), "tolerance": r.allowed, "holds": r.holds},
+                             "gap": _finite(r.gap), "tolerance": r.allowed, "holds": r.holds,
+                             "steps": r.steps},
         })
     return {"model": str(result.model_dir), "method": method(result), "baseline": BASELINE_TEXT,
             "tolerance": tolerance_text(), "ignored_columns": result.ignored_columns, "rows": rows}
@@ -68,7 +70,7 @@ def write(result: Any, as_json: bool, top: int, out: Any, input_path: Path) -> N
         print(f"row {r.row}: {what} {r.prediction:.6g}  (baseline {r.baseline:.6g}, difference "
               f"{r.prediction - r.baseline:+.6g})", file=out)
         print(f"  completeness {verdict}: attributions sum to {r.total:+.6g}, gap {r.gap:.2g} "
-              f"(tolerance {r.allowed:.2g})", file=out)
+              f"(tolerance {r.allowed:.2g}){'' if r.steps == result.steps else f', {r.steps} steps'})", file=out)
         width = max([len("feature")] + [len(c) for c, _ in r.attributions[:top]])
         print(f"  {'feature':<{width}}  {'value':<{VALUE_WIDTH}}  attribution", file=out)
         for column, attribution in r.attributions[:top]:

@@ -18,11 +18,10 @@ import numpy as np
 
 from pipeline.config.schema import ConfigError
 from pipeline.data.csv_format import DataError
-from pipeline.explain.integrated import STEPS, integrated_gradients, tolerance
+from pipeline.explain.integrated import STEPS, refined, tolerance
 from pipeline.predict.examples import to_example
 from pipeline.predict.rows import read_rows
 from pipeline.predict.serve import input_features, resolve_model
-from trainer_module import explain_export as X
 from trainer_module.serving_contract import (
     CLASSES,
     INPUT_KEY,
@@ -52,6 +51,7 @@ class RowExplanation:
     values: dict[str, Any]  # raw column → the row's value as given
     gap: float  # |Σ attributions − (prediction − baseline)|
     allowed: float  # the tolerance for this row
+    steps: int  # integration steps used (doubled from the default while the gap exceeded the tolerance)
     elements: dict[str, np.ndarray]  # vector columns (e.g. an image's pixels): per-element attribution
     transformed: dict[str, np.ndarray]  # vector columns: the row's transformed values (the picture, up to scale)
 
@@ -77,6 +77,7 @@ def load(model_dir: Path) -> Any:
     """The SavedModel, which must carry explanation functions (ConfigError saying why not otherwise)."""
     import tensorflow as tf
 
+    from trainer_module import explain_export as X
     from trainer_module.custom_ops import register_for
 
     try:
@@ -110,6 +111,8 @@ def explain(model: str, input_path: Path, home: Path, config: Optional[str] = No
 
     import tensorflow as tf
 
+    from trainer_module import explain_export as X  # imports TensorFlow: only once a model is to be explained
+
     serialized = tf.constant(examples, dtype=tf.string)
     try:
         points = {k: v.numpy() for k, v in getattr(loaded, X.EMBED)(serialized).items()}
@@ -117,7 +120,7 @@ def explain(model: str, input_path: Path, home: Path, config: Optional[str] = No
     except tf.errors.InvalidArgumentError as err:
         raise DataError(f"{input_path}: the model rejected the rows: {err.message.strip().splitlines()[0]}") from None
     head = getattr(loaded, X.HEAD)
-    result = integrated_gradients(lambda p: head(dict(p)), points, steps)
+    result, used = refined(lambda p: head(dict(p)), points, steps)
     class_names = [v.decode() for v in served[CLASSES].numpy()[0]] if CLASSES in served else None
     key = next(k for k in (PROBABILITIES, PREDICTIONS, RECONSTRUCTION_ERROR) if k in served)
     out = []
@@ -146,6 +149,7 @@ def explain(model: str, input_path: Path, home: Path, config: Optional[str] = No
             values={c: row.values.get(c) for c in features},
             gap=float(result.gap()[i]),
             allowed=tolerance(delta),
+            steps=int(used[i]),
             elements=elements,
             transformed=transformed,
         ))
