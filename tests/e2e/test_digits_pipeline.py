@@ -73,6 +73,32 @@ def test_cnn_is_blessed_and_pushed_with_high_accuracy(cnn_home):
     assert _summary(executions)["model_family"] == "cnn"
 
 
+def test_explain_writes_one_saliency_png_per_row(cnn_home, tmp_path):
+    """`tfx-e2e explain --saliency-out` on the cnn: IG complete per row; one decodable PNG per row, the 8×8 digit
+    (upscaled) beside a heatmap that is not constant."""
+    import tensorflow as tf
+
+    from pipeline.explain.saliency import GAP, SCALE
+
+    version = support.pushed_versions(cnn_home / "serving" / "digits")[0]  # the cnn (later tests push others)
+    examples, _ = _eval_digits(3)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"pixels": list(tf.train.Example.FromString(e).features.feature["pixels"]
+                                                        .float_list.value)}) + "\n" for e in examples))
+    result = support.cli(["explain", "--model", version, "--input", rows, "--json", "--saliency-out", tmp_path / "png"])
+    assert result.code == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert [r["attributions"][0]["feature"] for r in doc["rows"]] == ["pixels"] * 3
+    assert all(r["completeness"]["holds"] for r in doc["rows"]), [r["completeness"] for r in doc["rows"]]
+    pngs = sorted((tmp_path / "png").glob("*.png"))
+    assert [p.name for p in pngs] == ["row-0001.png", "row-0002.png", "row-0003.png"]
+    for png in pngs:
+        picture = tf.io.decode_png(png.read_bytes()).numpy()
+        assert picture.shape == (8 * SCALE, 2 * 8 * SCALE + GAP, 3)
+        heat = picture[:, 8 * SCALE + GAP:, 1]
+        assert heat.min() < heat.max()
+
+
 def test_warm_start_begins_below_a_cold_start(cnn_home):
     cold = _summary(_latest(cnn_home))
     result = support.cli(["run", "--config", "digits", "--home", cnn_home, "--warm-start"])
