@@ -92,10 +92,19 @@ def _fit_pruned(family: str, spec: ModelSpec, prune: dict, base_model=None):
     return built, model, pruning.after_fit(model, DEFAULT.strategy), stopping
 
 
+PRUNE = {"target_sparsity": 0.5}
+
+
+@pytest.fixture(scope="module")
+def pruned():
+    """family → (built, fitted, stripped, early stopping) of one pruned fit each (the warm-start test reuses dnn's)."""
+    return {}
+
+
 @pytest.mark.parametrize("family, spec", [("dnn", TABULAR), ("cnn", IMAGES)])
-def test_a_real_model_is_pruned_to_the_target_stripped_and_served(tmp_path, family, spec):
-    prune = {"target_sparsity": 0.5}
-    built, fitted, stripped, stopping = _fit_pruned(family, spec, prune)
+def test_a_real_model_is_pruned_to_the_target_stripped_and_served(tmp_path, pruned, family, spec):
+    prune = PRUNE
+    pruned[family] = built, fitted, stripped, stopping = _fit_pruned(family, spec, prune)
     plan = pruning.schedule(prune, EPOCHS * STEPS_PER_EPOCH)
     assert stopping.start_from_epoch == plan.done_by_epoch(STEPS_PER_EPOCH) == 2  # no best epoch before the target
     wrapped = [layer.name for layer in fitted.layers if type(layer).__name__ == "PruneLowMagnitude"]
@@ -124,14 +133,16 @@ def test_a_real_model_is_pruned_to_the_target_stripped_and_served(tmp_path, fami
     assert kernels and max(float(np.mean(k == 0)) for k in kernels) >= 0.48
 
 
-def test_a_pruned_model_warm_starts_the_next_pruned_run(tmp_path):
-    prune = {"target_sparsity": 0.5, "begin_fraction": 0.0, "end_fraction": 0.5}
-    _, _, first, _ = _fit_pruned("dnn", TABULAR, prune)
+def test_a_pruned_model_warm_starts_the_next_pruned_run(tmp_path, pruned):
+    first = pruned["dnn"][2] if "dnn" in pruned else _fit_pruned("dnn", TABULAR, PRUNE)[2]
     serving_dir = str(tmp_path / "Format-Serving")
     warm_start.save(first, "dnn", serving_dir)  # the stripped model's weights, under the unpruned layer names
-    built, _, second, _ = _fit_pruned("dnn", TABULAR, {**prune, "target_sparsity": 0.7}, base_model=serving_dir)
+    again = {"target_sparsity": 0.7, "begin_fraction": 0.0, "end_fraction": 0.5}
+    built, _, second, _ = _fit_pruned("dnn", TABULAR, again, base_model=serving_dir)
     assert built.warm, built.warm_reason
-    assert abs(pruning.record(second, "dnn", prune, EPOCHS, STEPS_PER_EPOCH)["sparsity"] - 0.7) <= 0.02
+    for ours, theirs in zip(built.model.get_weights(), first.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)  # started from the pruned weights (zeros included)
+    assert abs(pruning.record(second, "dnn", again, EPOCHS, STEPS_PER_EPOCH)["sparsity"] - 0.7) <= 0.02
 
 
 def test_without_prune_nothing_is_wrapped_and_gbt_records_why():
