@@ -70,7 +70,10 @@ class Model:
     def __init__(self, model_dir: str, task: str):
         import tensorflow as tf
 
+        from trainer_module.custom_ops import register_for
+
         self._tf = tf
+        register_for(model_dir)  # a gbt forest runs TF-DF's inference ops
         self.loaded = tf.saved_model.load(model_dir)
         for name in (contract.SERVING_SIGNATURE, contract.TRANSFORM_SIGNATURE):
             if name not in self.loaded.signatures:

@@ -22,7 +22,7 @@ METRICS = {
     "regression": ("r2", True),
     "reconstruction": ("reconstruction_error", False),
 }
-BATCH = 1024  # rows per serving call
+BATCH = 8192  # rows per serving call (all repeats of a column at the default 2,000 rows × 3)
 
 
 @dataclass(frozen=True)
@@ -160,11 +160,10 @@ def importance(
     metric, higher = METRICS[task]
     sign = 1.0 if higher else -1.0
 
-    def evaluate(batch: list[bytes]) -> float:
-        outputs = np.concatenate([predict(batch[i:i + BATCH]) for i in range(0, len(batch), BATCH)])
-        return score(task, outputs, labels)
+    def outputs(batch: list[bytes]) -> np.ndarray:
+        return np.concatenate([predict(batch[i:i + BATCH]) for i in range(0, len(batch), BATCH)])
 
-    baseline = evaluate(table.examples())
+    baseline = score(task, outputs(table.examples()), labels)
     scores = []
     for column in table.columns:
         values = table.entries[column]
@@ -172,8 +171,11 @@ def importance(
             scores.append(FeatureScore(column, 0.0, 0.0))
             continue
         rng, others = _column_rng(seed, column), table.others(column)
-        drops = [sign * (baseline - evaluate(table.shuffled(others, column, rng.permutation(table.rows))))
-                 for _ in range(repeats)]
+        # Every repeat of one column in as few serving calls as BATCH allows, then scored repeat by repeat.
+        batch = [row for _ in range(repeats) for row in table.shuffled(others, column, rng.permutation(table.rows))]
+        predicted = outputs(batch)
+        drops = [sign * (baseline - score(task, predicted[r * table.rows:(r + 1) * table.rows], labels))
+                 for r in range(repeats)]
         scores.append(FeatureScore(column, float(np.mean(drops)), float(np.std(drops))))
     scores.sort(key=lambda f: (-f.importance, f.name))
     return Result(metric, higher, float(baseline), table.rows, repeats, seed, scores)
