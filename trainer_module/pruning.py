@@ -162,3 +162,14 @@ def record(model: Any, family: str, prune: Optional[Mapping[str, Any]], epochs: 
         "pruned_weights": total,
         "layers": layers,
     }
+
+
+def summary_line(record: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The run summary's `pruned` line from the training summary's `pruning` record; None when it has none."""
+    if not record:
+        return None
+    if not record.get("applied"):
+        return f"no: {record.get('reason')}"
+    return (f"{record['sparsity']:.1%} of {record['pruned_weights']:,} Dense/Conv weights are zero "
+            f"(target {record['target_sparsity']:.0%}, {len(record['layers'])} layers, "
+            f"steps {record['begin_step']}-{record['end_step']} every {record['frequency']})")

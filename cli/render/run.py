@@ -118,6 +118,8 @@ def print_summary(result: Any, summary: Any, out: TextIO) -> None:
         print(f"model        {auto['chosen']}  (model.family auto: {auto['why']})", file=out)
     if getattr(summary, "tuning", None):
         print(f"tuned        {summary.tuning}", file=out)
+    if getattr(summary, "pruned", None):
+        print(f"pruned       {summary.pruned}", file=out)
     if summary.metrics:
         print("metrics      (eval split, overall slice)", file=out)
         width = max(18, *(len(_gates(m)) for m in summary.metrics))

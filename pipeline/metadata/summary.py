@@ -14,7 +14,7 @@ from pipeline.metadata import compressed, importance, statistics, tuning
 from pipeline.metadata.eval_results import OVERALL, failed_checks, load_metrics
 from pipeline.metadata.gates import Gate, config_gates, find, read_gates
 from pipeline.metadata.runs import Artifact, NodeExecution
-from trainer_module import training_summary
+from trainer_module import pruning, training_summary
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class RunSummary:
     tuning: Optional[str] = None  # what the Tuner found, in words (pipeline.metadata.tuning.describe)
     compressed: Optional[str] = None  # the TFLite model: size, metric vs the full model, gate (compressed.py)
     importance: Optional[str] = None  # the top features by permutation importance (importance.summary_line)
+    pruned: Optional[str] = None  # training.prune: the sparsity reached (trainer_module.pruning.summary_line)
 
 
 def _one(executions: dict[str, NodeExecution], node: str, key: str) -> Optional[Artifact]:
@@ -106,6 +107,7 @@ def summarize(cfg: PipelineConfig, executions: dict[str, NodeExecution]) -> RunS
         record = trained_record(model_run.uri)
         summary.label, summary.auto, summary.tuned = record.get("label"), record.get("auto"), record.get("tuned")
         summary.compressed = compressed.summary_line(None, record.get("compressed"))
+        summary.pruned = pruning.summary_line(record.get("pruning"))
     tuner_results = _one(executions, node_ids.TUNER, "tuner_results")
     if tuner_results and summary.tuned is not None:
         from trainer_module.auto_family import METRIC

@@ -153,3 +153,24 @@ def test_without_prune_nothing_is_wrapped_and_gbt_records_why():
     assert pruning.record(model, "dnn", None, EPOCHS, STEPS_PER_EPOCH) is None
     assert pruning.record(model, "gbt", {"target_sparsity": 0.5}, EPOCHS, STEPS_PER_EPOCH) == {
         "applied": False, "reason": "gbt grows trees: no weights to prune"}
+
+
+def test_the_run_summary_shows_the_sparsity_reached():
+    import io
+
+    from cli.render import run as run_view
+    from pipeline.metadata.summary import RunSummary
+
+    record = {"applied": True, "target_sparsity": 0.5, "begin_step": 100, "end_step": 700, "frequency": 30,
+              "sparsity": 0.4998, "pruned_weights": 11181, "layers": {"dense_0": 0.5, "dense_1": 0.4997}}
+    line = "50.0% of 11,181 Dense/Conv weights are zero (target 50%, 2 layers, steps 100-700 every 30)"
+    assert pruning.summary_line(record) == line
+    assert pruning.summary_line({"applied": False, "reason": "gbt grows trees"}) == "no: gbt grows trees"
+    assert pruning.summary_line(None) is None
+    out = io.StringIO()
+
+    class Result:  # print_summary reads these of a pipeline.local.runner.RunResult
+        run_id, pipeline_name, wall_seconds = "r1", "taxi", 1.0
+
+    run_view.print_summary(Result(), RunSummary(pruned=line), out)
+    assert f"pruned       {line}" in out.getvalue().splitlines()
