@@ -63,8 +63,11 @@ def _swap(layer: tf.keras.layers.Layer) -> tf.keras.layers.Layer:
 
 def tflite_clone(model: tf.keras.Model) -> tf.keras.Model:
     """A functional copy of `model` with the trained weights, every CategoryEncoding swapped for TFLiteOneHot."""
-    clone = tf.keras.models.clone_model(model, clone_function=_swap)
-    clone.set_weights(model.get_weights())
+    # The graph alone: the exported model also tracks layers outside it (its tf.Transform layer, which has no
+    # config), and clone_model would try to copy those too.
+    graph = tf.keras.Model(model.inputs, model.outputs)
+    clone = tf.keras.models.clone_model(graph, clone_function=_swap)
+    clone.set_weights(graph.get_weights())
     return clone
 
 
