@@ -34,6 +34,9 @@ DOTTED_PATHS = [
     "components.digits_example_gen.executor.Executor",
     "components.multiworker_trainer.executor.Executor",
     "components.tagged_trainer.executor.Executor",
+    "components.feature_importance.executor.Executor",
+    # A custom artifact type: the container entrypoint imports it by its KFP schema title.
+    "components.FeatureImportance",
     "cli.main.main",
     "cli.main.entry",
 ]
