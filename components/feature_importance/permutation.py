@@ -1,9 +1,10 @@
 """Permutation importance: how much a model's eval metric drops when one raw column's values are shuffled.
 
-The rows are serialized tf.Examples. Each is parsed once; every feature entry is kept as the bytes it has on the
-wire (a `features` map entry), so a row with column c taken from another row is the other entries joined with
-that row's c entry, with no proto parsing or serialization per shuffle. A row that lacks c (a missing value) gives
-an empty entry, so missing values move with the shuffle too. Pure numpy and protobuf: the executor supplies the
+The rows are serialized tf.Examples. Each row's feature entries are cut out of its bytes once (one `features` map
+entry each, as the wire holds it; a record of an unusual shape is parsed and re-serialized instead), so a row with
+column c taken from another row is the other entries joined with that row's c entry: no proto parsing or
+serialization per shuffle. A row that lacks c (a missing value) gives an empty entry, so missing values move with
+the shuffle too. Pure numpy and protobuf: the executor supplies the
 model as a function from serialized examples to one output array.
 """
 
@@ -81,18 +82,61 @@ def example_bytes(entries: Iterable[bytes]) -> bytes:
     return _field(b"".join(entries))
 
 
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _entries_on_the_wire(record: bytes) -> dict[str, bytes] | None:
+    """{feature name: its map-entry field, as the record holds it}, read from the bytes without parsing the
+    Features; None when the record has another shape than the one tf.Example writers produce (then it is parsed)."""
+    out: dict[str, bytes] = {}
+    pos, end = 0, len(record)
+    try:
+        while pos < end:  # Example: field 1 (features), possibly split into several occurrences
+            if record[pos] != 0x0A:
+                return None
+            size, pos = _read_varint(record, pos + 1)
+            stop = pos + size
+            while pos < stop:  # Features: repeated field 1, map entries
+                start = pos
+                if record[pos] != 0x0A:
+                    return None
+                size, pos = _read_varint(record, pos + 1)
+                entry_end = pos + size
+                if record[pos] != 0x0A:  # the entry's key first, as every writer puts it
+                    return None
+                key_size, key_at = _read_varint(record, pos + 1)
+                out[record[key_at:key_at + key_size].decode()] = record[start:entry_end]
+                pos = entry_end
+            if pos != stop:
+                return None
+    except (IndexError, UnicodeDecodeError):
+        return None
+    return out
+
+
 class Table:
     """Rows as per-column map-entry bytes, for the columns the model parses (the others are dropped)."""
 
     def __init__(self, serialized: Sequence[bytes], columns: Sequence[str]):
-        from tensorflow.core.example import example_pb2
-
         self.columns = list(columns)
         self.entries: dict[str, list[bytes]] = {c: [] for c in self.columns}
         for record in serialized:
-            features = example_pb2.Example.FromString(record).features.feature
+            entries = _entries_on_the_wire(record)
+            if entries is None:
+                from tensorflow.core.example import example_pb2
+
+                features = example_pb2.Example.FromString(record).features.feature
+                entries = {c: map_entry(c, features[c].SerializeToString()) for c in self.columns if c in features}
             for c in self.columns:
-                self.entries[c].append(map_entry(c, features[c].SerializeToString()) if c in features else b"")
+                self.entries[c].append(entries.get(c, b""))
         self.rows = len(serialized)
 
     def examples(self) -> list[bytes]:

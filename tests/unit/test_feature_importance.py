@@ -252,3 +252,20 @@ def test_the_report_section_draws_one_bar_per_feature_and_escapes_names():
     empty = table_of()
     empty.note = "the eval rows hold one class only: AUC is undefined"
     assert "one class only" in render_importance.render(empty) and "<svg" not in render_importance.render(empty)
+
+
+def test_entries_are_cut_from_the_wire_and_odd_records_are_parsed_instead():
+    import tensorflow as tf
+
+    rows = eval_rows(20)
+    wire = permutation._entries_on_the_wire(rows[3])
+    assert set(wire) == {"x", "noise", "city", "y"}
+    parsed = tf.train.Example.FromString(rows[3]).features.feature
+    assert permutation.example_bytes([wire["x"]]) == tf.train.Example(
+        features=tf.train.Features(feature={"x": parsed["x"]})).SerializeToString()
+    odd = rows[3] + b"\x12\x00"  # an unknown field after the features: valid proto, not the usual shape
+    assert permutation._entries_on_the_wire(odd) is None
+    table = permutation.Table([odd, rows[4]], ["x", "city"])
+    want = tf.train.Example.FromString(rows[3])
+    del want.features.feature["noise"], want.features.feature["y"]
+    assert tf.train.Example.FromString(table.examples()[0]) == want
