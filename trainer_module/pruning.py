@@ -109,6 +109,10 @@ def for_fit(model: Any, prune: Optional[Mapping[str, Any]], epochs: int, steps_p
         return model, fit_callbacks
     import tensorflow as tf
 
+    if isinstance(strategy, (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.TPUStrategy)):
+        # the config refuses these by name; strategy auto can still resolve to one (TF_CONFIG, a TPU)
+        raise ValueError(f"training.prune is not supported with {type(strategy).__name__} (not verified); remove "
+                         "training.prune or train on one machine (training.strategy default or mirrored).")
     plan = schedule(prune, epochs * steps_per_epoch)
     with strategy.scope():
         pruned = wrap(model, plan)
