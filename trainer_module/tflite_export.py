@@ -76,8 +76,11 @@ def input_specs(model: tf.keras.Model) -> dict[str, tf.TensorSpec]:
             for name, t in zip(model.input_names, model.inputs)}
 
 
-def representative_rows(dataset: Any, names: list[str], rows: int = CALIBRATION_ROWS) -> dict[str, np.ndarray]:
-    """Up to `rows` transformed rows of the model's inputs from a (features, ...) dataset, as arrays."""
+def representative_rows(dataset: Any, model: tf.keras.Model, rows: int = CALIBRATION_ROWS) -> dict[str, np.ndarray]:
+    """Up to `rows` transformed rows of the model's inputs from a (features, ...) dataset, as arrays shaped as the
+    model's inputs (a scalar feature arrives as [batch]; Keras expands it to [batch, 1], TFLite does not)."""
+    names = list(model.input_names)
+    shapes = {name: tuple(t.shape[1:]) for name, t in zip(names, model.inputs)}
     parts: dict[str, list] = {n: [] for n in names}
     seen = 0
     for batch in dataset:
@@ -87,7 +90,7 @@ def representative_rows(dataset: Any, names: list[str], rows: int = CALIBRATION_
         seen += len(parts[names[0]][-1])
         if seen >= rows:
             break
-    return {n: np.concatenate(v)[:rows] for n, v in parts.items()}
+    return {n: np.concatenate(v)[:rows].reshape((-1, *shapes[n])) for n, v in parts.items()}
 
 
 def save_forward(model: tf.keras.Model, output_fn: Callable[[Mapping[str, tf.Tensor], tf.Tensor], tf.Tensor],
@@ -218,7 +221,7 @@ def for_run(model: tf.keras.Model, custom: Mapping[str, Any], family: str, spec:
     if family in files.NOT_CONVERTIBLE:
         return {"mode": mode, "skipped": f"model.family auto chose {family}, which has no TFLite form "
                                          f"({files.NOT_CONVERTIBLE[family]}): no compressed model"}
-    calibration = representative_rows(train_ds, list(model.input_names))
+    calibration = representative_rows(train_ds, model)
     return export_tflite(model, model_uri, mode, calibration, evaluated_output(family, spec, scaling), serving_dir)
 
 

@@ -80,7 +80,8 @@ def summary_line(verdict: Optional[Mapping[str, Any]], trained: Optional[Mapping
         measured = f"{metric} not computed"
     else:
         drop = float(verdict["drop"])
-        worse = f"{100 * drop:.3g}%" if verdict.get("relative") else f"{drop:.4g}"
-        measured = (f"{metric} {_num(verdict.get('compressed'))} vs full {_num(verdict.get('full'))}: worse by "
-                    f"{worse}, allowed {bound(verdict).replace('at most ', '').replace(' worse than the full model', '')}")
+        size_of = f"{100 * abs(drop):.3g}%" if verdict.get("relative") else f"{abs(drop):.4g}"
+        how = f"{'worse' if drop > 0 else 'better'} by {size_of}" if drop else "the same"
+        allowed = bound(verdict).replace("at most ", "").replace(" worse than the full model", "")
+        measured = f"{metric} {_num(verdict.get('compressed'))} vs full {_num(verdict.get('full'))}: {how}, allowed {allowed}"
     return f"{verdict.get('mode')} TFLite {_size(size)} (SavedModel {_size(full_size)}{ratio}); {measured}: {gate}"

@@ -86,6 +86,19 @@ def test_an_int8_converter_crash_fails_with_a_message_not_a_dead_process(dnn, tm
         T.convert_in_subprocess(str(tmp_path / "forward"), "int8", rows(TABULAR, n=20), str(tmp_path))
 
 
+def test_calibration_rows_are_shaped_as_the_model_inputs(dnn):
+    import tensorflow as tf
+
+    # The transformed dataset delivers a scalar feature as [batch]; Keras expands it, a TFLite input does not.
+    x = rows(TABULAR, n=50)
+    flat = {**{k: v[:, 0] if v.shape[1:] == (1,) else v for k, v in x.items()}, "not_an_input": np.zeros(50)}
+    dataset = tf.data.Dataset.from_tensor_slices((flat, np.zeros(50))).batch(16)
+    got = T.representative_rows(dataset, dnn, rows=40)
+    assert {k: v.shape for k, v in got.items()} == {"fare_xf": (40, 1), "miles_xf": (40, 1), "company_xf": (40, 1),
+                                                   "bag_xf": (40, 3)}
+    assert np.array_equal(got["bag_xf"], x["bag_xf"][:40])
+
+
 def test_for_run_exports_nothing_unless_asked_and_skips_gbt_with_the_reason(dnn, tmp_path):
     assert T.for_run(dnn, {"model": {}}, "dnn", None, None, [], str(tmp_path), str(tmp_path)) is None
     skipped = T.for_run(dnn, {"model": {"export": {"quantize": "dynamic"}}}, "gbt", None, None, [], str(tmp_path), "")
