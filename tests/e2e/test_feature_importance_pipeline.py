@@ -16,8 +16,9 @@ from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
 
 # Two seeded trainings of the taxi model (runs 0 and 2 differ in dropout only) must agree on what matters:
-# the same three most important columns, and Spearman's rank correlation over every column at least this.
-MIN_RANK_CORRELATION = 0.6
+# the same three most important columns, and Spearman's rank correlation over every column at least this (measured
+# 0.947 on runs 0 and 2: the top 4 agree in order; columns whose importance is within its noise, |x| < 0.003, swap).
+MIN_RANK_CORRELATION = 0.8
 
 
 @pytest.fixture(scope="module")
