@@ -49,7 +49,10 @@ def mariadb():
 TAXI_SMALL = ["--train-steps", "300", "--eval-steps", "5",
               "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7",
               # A retrained 300-step model on 2,400 rows varies by more than the default 0.005 AUC tolerance.
-              "--set", "evaluation.change_thresholds.auc=-0.05"]
+              "--set", "evaluation.change_thresholds.auc=-0.05",
+              # Issue #16: a dynamic-range TFLite model beside the SavedModel, evaluated, gated and pushed
+              # (tests/e2e/test_compressed_taxi.py).
+              "--quantize", "dynamic"]
 TAXI_VARIANTS = [[], ["--always-run"], ["--set", "model.hparams.dropout=0.2"],
                  ["--set", "model.hparams.dropout=0.2", "--set", "evaluation.thresholds.auc.lower=0.999"]]
 
