@@ -17,7 +17,7 @@ from tests.mariadb import free_port
 
 TAXI_NODES = {
     "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "AnomaliesGate", "Transform", "Trainer",
-    "Evaluator", "Pusher", "latest_blessed_model_resolver",
+    "Evaluator", "FeatureImportance", "Pusher", "latest_blessed_model_resolver",
 }
 PARCELS = "parcels2"
 
