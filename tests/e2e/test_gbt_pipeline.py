@@ -56,6 +56,9 @@ def test_auto_trains_both_families_keeps_the_better_and_says_why(auto_run):
     assert summary["history"]["val_loss"], "TF-DF's training log (validation loss per tree) is recorded"
     line = next(l for l in result.stdout.splitlines() if l.startswith("model "))
     assert line.startswith("model        gbt  (model.family auto: gbt scored auc") and "vs dnn" in line
+    # TAXI_SMALL asks for a TFLite model (--quantize dynamic): a forest has none, and the summary says why.
+    assert "compressed   model.family auto chose gbt, which has no TFLite form" in result.stdout
+    assert not (Path(trainer.outputs["model"][0].uri) / "tflite").exists()
     # The baseline resolver of later runs filters on the family the Model carries: the one kept.
     assert trainer.outputs["model"][0].properties.get("model_family") == "gbt"
 
