@@ -130,11 +130,13 @@ def convert_in_subprocess(saved_dir: str, mode: str, calibration: Mapping[str, n
     cmd = [sys.executable, "-m", "trainer_module.tflite_export", saved_dir, mode, rows, out]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     if proc.returncode != 0 or not os.path.exists(out):
-        how = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
-               else f"exit code {proc.returncode}")
-        tail = " | ".join(line.strip() for line in proc.stderr.strip().splitlines()[-3:])
+        if proc.returncode < 0:  # a crash says nothing on stderr but TensorFlow's logs
+            how = f"the converter crashed: killed by {signal.Signals(-proc.returncode).name}"
+        else:
+            errors = [line.strip() for line in proc.stderr.splitlines() if "Error" in line]
+            how = f"exit code {proc.returncode}: {errors[-1] if errors else 'no error message'}"
         raise RuntimeError(
-            f"TFLite {mode} conversion failed in its subprocess ({how}): {tail or 'no error output'}; "
+            f"TFLite {mode} conversion failed in its subprocess ({how}); "
             "set model.export.quantize to dynamic or float16 (or unset it to export no TFLite model)")
     with open(out, "rb") as f:
         return f.read()

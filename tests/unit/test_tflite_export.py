@@ -81,8 +81,8 @@ def test_each_mode_converts_runs_and_shrinks_the_model(family, inputs, task, mod
 def test_an_int8_converter_crash_fails_with_a_message_not_a_dead_process(dnn, tmp_path):
     # The trained model itself (not the clone): int8 calibration over tf.DenseBincount crashes the converter.
     T.save_forward(dnn, lambda inputs, out: out, str(tmp_path / "forward"))
-    with pytest.raises(RuntimeError, match=r"TFLite int8 conversion failed in its subprocess \((killed by SIG|exit "
-                                           r"code).*set model.export.quantize to dynamic or float16"):
+    with pytest.raises(RuntimeError, match=r"TFLite int8 conversion failed in its subprocess \(the converter crashed: "
+                                           r"killed by SIGSEGV\); set model.export.quantize to dynamic or float16"):
         T.convert_in_subprocess(str(tmp_path / "forward"), "int8", rows(TABULAR, n=20), str(tmp_path))
 
 
