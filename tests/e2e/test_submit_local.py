@@ -119,9 +119,11 @@ def test_second_run_caches_up_to_the_trainer_and_evaluates_against_the_first_mod
     first, second = taxi.run("first"), taxi.run("second")
     assert second.code == 0, second.output
     kinds = tasks_by_kind(taxi.vertex)
-    upstream = [t for t in kinds["container"] if t not in (N.EVALUATOR, N.PUSHER)]
+    # The Evaluator's baseline input is new; the Pusher and FeatureImportance take its new outputs.
+    rerun = (N.EVALUATOR, N.PUSHER, N.FEATURE_IMPORTANCE)
+    upstream = [t for t in kinds["container"] if t not in rerun]
     assert second.outcome(upstream) == dict.fromkeys(upstream, ("cached", f"from {first.job}"))
-    assert second.states[N.EVALUATOR] == "ran" and second.states[N.PUSHER] == "ran"  # its baseline input is new
+    assert {t: second.states[t] for t in rerun} == dict.fromkeys(rerun, "ran")
 
     before, now = job_record(taxi.workdir, first.job), job_record(taxi.workdir, second.job)
     model, blessing = before[N.TRAINER].output("model"), before[N.EVALUATOR].output("blessing")
@@ -152,7 +154,7 @@ def test_third_run_of_the_kubeflow_file_takes_every_task_from_the_cache(taxi):
     first, second, third = taxi.run("first"), taxi.run("second"), taxi.run("third")
     assert third.code == 0, third.output
     containers = tasks_by_kind(taxi.kubeflow)["container"]
-    expected = {t: ("cached", f"from {second.job if t in (N.EVALUATOR, N.PUSHER) else first.job}") for t in containers}
+    expected = {t: ("cached", f"from {second.job if t in (N.EVALUATOR, N.PUSHER, N.FEATURE_IMPORTANCE) else first.job}") for t in containers}
     assert third.outcome(containers) == expected
     assert third.summary["tasks"][0].startswith(f"0 ran, {len(containers)} from the cache, 0 failed")
     assert third.summary["pushed"] == second.summary["pushed"]
@@ -188,7 +190,7 @@ def test_a_failing_label_function_stops_at_transform_and_a_rerun_resumes(taxi, m
     containers = tasks_by_kind(taxi.flaky)["container"]
     before = [t for t in containers if t in ancestors(taxi.flaky, N.TRANSFORM)]
     after = [t for t in containers if t not in before and t != N.TRANSFORM]
-    assert len(before) == 5 and after == sorted([N.TRAINER, N.EVALUATOR, N.PUSHER])
+    assert len(before) == 5 and after == sorted([N.TRAINER, N.EVALUATOR, N.PUSHER, N.FEATURE_IMPORTANCE])
 
     failed = taxi.submit(taxi.flaky)
     assert failed.code == 1, failed.output
@@ -197,7 +199,8 @@ def test_a_failing_label_function_stops_at_transform_and_a_rerun_resumes(taxi, m
     assert (failed.states[N.TRANSFORM], failed.details[N.TRANSFORM]) == ("failed", error)
     assert [t for t in after if t in failed.states or ("started", t) in failed.lines] == []
     assert failed.summary["failed"] == [f"{N.TRANSFORM}: {error}"]
-    assert failed.summary["not run"] == [f"{N.TRAINER}, {N.EVALUATOR}, {N.PUSHER}"]
+    assert len(failed.summary["not run"]) == 1
+    assert sorted(failed.summary["not run"][0].split(", ")) == after
     assert flaky_labels.FAILURE in (taxi.workdir / "logs" / f"{N.TRANSFORM}.log").read_text()
     record = job_record(taxi.workdir, failed.job)
     assert record[N.TRANSFORM].state == "FAILED" and not set(after) & set(record)
