@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from typing import List
 
 from absl import logging
 from tfx import types
-from tfx.types import artifact_utils
 
+from components import eval_split
 from components.atomic_pusher import signature as sig
 from trainer_module.serving_contract import SERVING_SIGNATURE
-
-EVAL_SPLIT = "eval"
 
 
 def read_eval_examples(examples: types.Artifact, limit: int) -> List[bytes]:
     """Up to `limit` serialized tf.Examples from the Examples artifact's eval split (gzip or plain TFRecords)."""
-    import tensorflow as tf
-    from tfx.components.util import examples_utils
-    from tfx.proto import example_gen_pb2
-
-    splits = artifact_utils.decode_split_names(examples.split_names) if examples.split_names else []
-    if EVAL_SPLIT not in splits:
-        raise ValueError(
-            f"AtomicPusher: the `examples` artifact ({examples.uri}) has no {EVAL_SPLIT!r} split (splits: "
-            f"{', '.join(splits) or 'none recorded'}); the smoke test and warmup requests are drawn from it."
-        )
-    payload = examples_utils.get_payload_format(examples)
-    if payload != example_gen_pb2.FORMAT_TF_EXAMPLE:
-        raise ValueError(
-            f"AtomicPusher: the `examples` artifact ({examples.uri}) holds "
-            f"{example_gen_pb2.PayloadFormat.Name(payload)}, not tf.Examples; {SERVING_SIGNATURE} takes tf.Examples."
-        )
-    split_dir = artifact_utils.get_split_uri([examples], EVAL_SPLIT)
-    files = sorted(tf.io.gfile.glob(os.path.join(split_dir, "*")))
-    if not files:
-        raise ValueError(f"AtomicPusher: the eval split {split_dir} has no files.")
-    records: List[bytes] = []
-    for path in files:
-        compression = "GZIP" if path.endswith(".gz") else ""
-        for record in tf.data.TFRecordDataset(path, compression_type=compression).take(limit - len(records)):
-            records.append(record.numpy())
-        if len(records) >= limit:
-            break
-    if not records:
-        raise ValueError(f"AtomicPusher: the eval split {split_dir} holds no examples.")
-    return records
+    return eval_split.read_eval_records(examples, limit, "AtomicPusher",
+                                        "the smoke test and warmup requests are drawn from it")
 
 
 def serving_batch(model_dir: str, records: List[bytes]) -> List[bytes]:

@@ -16,14 +16,13 @@ from typing import Any, Dict, List, Optional, Sequence
 from absl import logging
 from tfx import types
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
 
+from components import eval_split
 from components.feature_importance import permutation
 from components.feature_importance import properties as P
 from components.feature_importance.artifact import FeatureImportance  # noqa: F401  (registers the type by name)
 from trainer_module import serving_contract as contract
 
-EVAL_SPLIT = "eval"
 WHO = "FeatureImportance"
 
 
@@ -45,23 +44,7 @@ def validate_parameters(task: Any, max_rows: Any, repeats: Any, seed: Any) -> No
 
 def read_eval_records(examples: types.Artifact, limit: int) -> List[bytes]:
     """Up to `limit` serialized tf.Examples from the eval split, in file order (gzip or plain TFRecords)."""
-    import tensorflow as tf
-
-    splits = artifact_utils.decode_split_names(examples.split_names) if examples.split_names else []
-    if EVAL_SPLIT not in splits:
-        raise ValueError(f"{WHO}: the `examples` artifact ({examples.uri}) has no {EVAL_SPLIT!r} split (splits: "
-                         f"{', '.join(splits) or 'none recorded'}); importance is measured on it.")
-    split_dir = artifact_utils.get_split_uri([examples], EVAL_SPLIT)
-    records: List[bytes] = []
-    for path in sorted(tf.io.gfile.glob(os.path.join(split_dir, "*"))):
-        compression = "GZIP" if path.endswith(".gz") else ""
-        for record in tf.data.TFRecordDataset(path, compression_type=compression).take(limit - len(records)):
-            records.append(record.numpy())
-        if len(records) >= limit:
-            break
-    if not records:
-        raise ValueError(f"{WHO}: the eval split {split_dir} holds no examples.")
-    return records
+    return eval_split.read_eval_records(examples, limit, WHO, "importance is measured on it")
 
 
 class Model:
