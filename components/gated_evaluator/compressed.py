@@ -6,24 +6,23 @@ TFMA cannot evaluate a TFLite model beside a SavedModel in one run, and it feeds
 features. So the second run reads a model directory assembled under the evaluation output
 (`<evaluation uri>/compressed/model`: a copy of the SavedModel, whose `transform_features` signature computes the
 transformed features and label, plus the TFLite file named `tflite`, where TFMA looks for it), with a predict
-extractor that feeds the interpreter the transformed features. Its results go to `<evaluation uri>/compressed/`,
+extractor that feeds the interpreter the transformed features (tfma_tflite.py: TFMA internals, fenced). Its results go to `<evaluation uri>/compressed/`,
 its verdict to `compressed.json` there and to the evaluation artifact's `compressed` property.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from typing import Any, Callable, Optional
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from tensorflow_model_analysis.extractors import tflite_predict_extractor
 from tfx.components.evaluator import constants as evaluator_constants
 from tfx.utils import io_utils, path_utils
 
 from components.gated_evaluator import gates as G
+from components.gated_evaluator import tfma_tflite
 from trainer_module import tflite_files
 
 COMPRESSED_DIR = "compressed"
@@ -62,18 +61,6 @@ def tflite_eval_config(eval_config: tfma.EvalConfig, metric: str) -> tfma.EvalCo
     return config
 
 
-class TransformedTFLiteDoFn(tflite_predict_extractor.TFLitePredictionDoFn):
-    """TFMA's TFLite predictor, fed the transformed features (the TFLite model's inputs) instead of the raw ones."""
-
-    def _batch_reducible_process(self, element: Any) -> Any:
-        swapped = copy.copy(element)
-        swapped[tfma.constants.FEATURES_KEY] = element[tfma.constants.TRANSFORMED_FEATURES_KEY]
-        results = super()._batch_reducible_process(swapped)
-        for result in results:
-            result[tfma.constants.FEATURES_KEY] = element[tfma.constants.FEATURES_KEY]
-        return results
-
-
 def run_tflite_evaluation(make_pipeline: Callable[[], Any], file_patterns: list[str], config: tfma.EvalConfig,
                           model_dir: str, output_path: str) -> None:
     """TFMA on the eval split's raw tf.Examples with the TFLite model of `model_dir`."""
@@ -83,8 +70,7 @@ def run_tflite_evaluation(make_pipeline: Callable[[], Any], file_patterns: list[
     shared = tfma.default_eval_shared_model(eval_saved_model_path=model_dir, eval_config=config)
     extractors = tfma.default_extractors(
         eval_shared_model=shared, eval_config=config,
-        custom_predict_extractor=tflite_predict_extractor.TFLitePredictExtractor(
-            eval_config=config, eval_shared_model=shared, do_fn=TransformedTFLiteDoFn))
+        custom_predict_extractor=tfma_tflite.transformed_tflite_extractor(config, shared))
     with make_pipeline() as pipeline:
         sources = [pipeline | f"ReadCompressed[{i}]" >> tfxio.TFExampleRecord(
             file_pattern=pattern, raw_record_column_name=tfma.constants.ARROW_INPUT_COLUMN).BeamSource()
