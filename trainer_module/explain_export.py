@@ -50,22 +50,23 @@ def raw_column(point: str) -> str:
 
 
 def _consumers(model: tf.keras.Model, tensor: Any) -> list[Any]:
-    """Output tensors of the layers called on `tensor` (by identity) in the model's graph."""
+    """Output tensors of the layers called on `tensor` (by identity) in the model's graph (public Keras 2 API:
+    a layer's `inbound_nodes`, one per call, and `get_input_at` / `get_output_at` of each)."""
     found = []
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.InputLayer):  # its own node lists the input as its input
             continue
-        for node in getattr(layer, "_inbound_nodes", []):
-            if any(t is tensor for t in tf.nest.flatten(node.input_tensors)):
-                found.append((layer.name, node.output_tensors))
+        for index in range(len(layer.inbound_nodes)):
+            if any(t is tensor for t in tf.nest.flatten(layer.get_input_at(index))):
+                found.append((layer.name, layer.get_output_at(index)))
     return found
 
 
 def split(model: tf.keras.Model) -> Optional[tuple[tf.keras.Model, tf.keras.Model]]:
     """(embed, head) sub-models sharing the model's layers, or None when the model cannot be split (not a
     functional Keras graph, or an integer input feeding a layer whose output is not a float tensor)."""
-    if hasattr(model, "export_input_specs") or not getattr(model, "_is_graph_network", False):
-        return None
+    if hasattr(model, "export_input_specs") or not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
+        return None  # a subclassed model (e.g. the gbt forest): no graph of layers to split
     points: dict[str, Any] = {}
     for name, tensor in zip(model.input_names, model.inputs):
         if tensor.dtype.is_floating:
