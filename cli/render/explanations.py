@@ -70,7 +70,7 @@ def write(result: Any, as_json: bool, top: int, out: Any, input_path: Path) -> N
         print(f"row {r.row}: {what} {r.prediction:.6g}  (baseline {r.baseline:.6g}, difference "
               f"{r.prediction - r.baseline:+.6g})", file=out)
         print(f"  completeness {verdict}: attributions sum to {r.total:+.6g}, gap {r.gap:.2g} "
-              f"(tolerance {r.allowed:.2g}){'' if r.steps == result.steps else f', {r.steps} steps'})", file=out)
+              f"(tolerance {r.allowed:.2g}{'' if r.steps == result.steps else f', {r.steps} steps'})", file=out)
         width = max([len("feature")] + [len(c) for c, _ in r.attributions[:top]])
         print(f"  {'feature':<{width}}  {'value':<{VALUE_WIDTH}}  attribution", file=out)
         for column, attribution in r.attributions[:top]:

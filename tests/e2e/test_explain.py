@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,9 @@ def test_taxi_text_table_per_row(taxi_pushed):
     out = result.stdout
     assert "baseline   numbers at their training mean" in out and "tolerance  |sum of attributions" in out
     assert out.count("completeness holds") == N_TAXI_ROWS, out
+    verdicts = [line for line in out.splitlines() if line.strip().startswith("completeness")]
+    assert all(re.fullmatch(r"  completeness holds: attributions sum to [-+][0-9.e+-]+, gap [0-9.e+-]+ "
+                            r"\(tolerance [0-9.e+-]+(, \d+ steps)?\)", line) for line in verdicts), verdicts
     for n in range(1, N_TAXI_ROWS + 1):
         assert f"row {n}: probabilities " in out
     assert "_xf" not in out and "|" not in out.split("tolerance", 1)[1].split("\n", 1)[1]  # raw names only
