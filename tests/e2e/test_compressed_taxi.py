@@ -1,4 +1,4 @@
-"""The compressed model on the shared taxi runs (tests/conftest.py TAXI_SMALL runs with --quantize dynamic): the
+"""The compressed model on the shared taxi runs (tests/conftest.py TAXI_RUNS_ARGS: --quantize dynamic): the
 TFLite file in the Model artifact and in the pushed version, served on transformed rows in agreement with the
 SavedModel, its evaluation and gate recorded and shown; and a failing compressed gate, through the real gated
 Evaluator and AtomicPusher executors on that run's artifacts (no new pipeline run): not blessed, nothing pushed."""

@@ -16,6 +16,7 @@ from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
 from tests.conftest import TAXI_SMALL
 
+QUANTIZE = ["--quantize", "dynamic"]
 CRIPPLED_DNN = ["--set", "model.hparams_by_family.dnn.hidden_units=[1]",
                 "--set", "model.hparams_by_family.dnn.learning_rate=0.0000001",
                 "--set", "model.hparams_by_family.dnn.wide=false"]
@@ -24,7 +25,7 @@ CRIPPLED_DNN = ["--set", "model.hparams_by_family.dnn.hidden_units=[1]",
 @pytest.fixture(scope="module")
 def auto_run(taxi_sample, tmp_path_factory):
     home = tmp_path_factory.mktemp("gbt_home")
-    result = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, "--model", "auto",
+    result = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *QUANTIZE, "--model", "auto",
                           "--set", "model.hparams_by_family.gbt.num_trees=60", *CRIPPLED_DNN])
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return home, result
@@ -33,7 +34,7 @@ def auto_run(taxi_sample, tmp_path_factory):
 @pytest.fixture(scope="module")
 def auto_rerun(auto_run, taxi_sample):
     home, _ = auto_run
-    result = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, "--model", "auto",
+    result = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *QUANTIZE, "--model", "auto",
                           "--set", "model.hparams_by_family.gbt.num_trees=60", *CRIPPLED_DNN, "--always-run"])
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return home, result
@@ -56,7 +57,7 @@ def test_auto_trains_both_families_keeps_the_better_and_says_why(auto_run):
     assert summary["history"]["val_loss"], "TF-DF's training log (validation loss per tree) is recorded"
     line = next(l for l in result.stdout.splitlines() if l.startswith("model "))
     assert line.startswith("model        gbt  (model.family auto: gbt scored auc") and "vs dnn" in line
-    # TAXI_SMALL asks for a TFLite model (--quantize dynamic): a forest has none, and the summary says why.
+    # The run asks for a TFLite model (QUANTIZE): a forest has none, and the summary says why.
     assert "compressed   model.family auto chose gbt, which has no TFLite form" in result.stdout
     assert not (Path(trainer.outputs["model"][0].uri) / "tflite").exists()
     # The baseline resolver of later runs filters on the family the Model carries: the one kept.

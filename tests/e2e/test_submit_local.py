@@ -24,8 +24,7 @@ from tests.e2e import flaky_labels
 from tests.e2e.local_submit import (BUCKET, CLOUD, GS, IMAGE, ancestors, compile_all, count_records, job_record, local,
                                     metadata, submit_local, tasks_by_kind)
 
-RUN_FLAG_KEYS = {"--train-steps": "training.train_steps", "--eval-steps": "training.eval_steps",
-                 "--quantize": "model.export.quantize"}
+RUN_FLAG_KEYS = {"--train-steps": "training.train_steps", "--eval-steps": "training.eval_steps"}
 # The shared `tfx-e2e run` fixture's settings (tests/conftest.py), as compile takes them: only --set.
 SETTINGS = [a for flag, value in zip(TAXI_SMALL[::2], TAXI_SMALL[1::2])
             for a in ("--set", value if flag == "--set" else f"{RUN_FLAG_KEYS[flag]}={value}")]

@@ -121,13 +121,13 @@ def test_second_identical_run_is_cached_and_pushes_nothing(two_runs, taxi_runs):
 
 def test_unchanged_rerun_shows_the_last_results_without_running_tfx(taxi_runs, taxi_sample):
     """The same command as the last run: nothing changed, so nothing runs and nothing is recorded."""
-    from tests.conftest import TAXI_SMALL, TAXI_VARIANTS
+    from tests.conftest import TAXI_RUNS_ARGS, TAXI_VARIANTS
 
     home, results, versions = taxi_runs
     store = open_store(sqlite_config(home / "metadata.sqlite", create=False))
     runs_before = mlmd_runs.run_ids(store, "taxi")
     last_run_id = runs_before[-1]
-    again = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *TAXI_VARIANTS[-1]])
+    again = support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_RUNS_ARGS, *TAXI_VARIANTS[-1]])
     assert again.code == 0, again.stdout + again.stderr
     assert f"unchanged  config, code, data and metadata are as at run {last_run_id}" in again.stdout
     assert "blessed      no" in again.stdout  # the last run's own results, replayed
