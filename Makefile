@@ -9,6 +9,10 @@ PIP_VERSION := 24.2
 PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p" || echo "$$p"; } && break; done)
 PYTEST_ARGS ?=
+# `make test` runs on this many pytest-xdist workers (tests/conftest.py keeps each file, and the files sharing the
+# session's taxi runs, on one worker); TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup mariadb chromium run test test-unit test-e2e bench lock clean
@@ -54,8 +58,8 @@ chromium: ## install Debian's chromium for the browser tests of the report and t
 run: setup ## run the default (taxi) pipeline end to end; ARGS="--no-cache" etc. passes flags to `tfx-e2e run`
 	$(VENV)/bin/tfx-e2e run $(ARGS)
 
-test: setup mariadb chromium ## run the whole test suite (unit + end-to-end pipeline runs)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: setup mariadb chromium ## run the whole test suite (unit + end-to-end pipeline runs) on TEST_WORKERS (2) workers
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: setup ## run only the fast unit tests
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

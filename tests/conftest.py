@@ -12,10 +12,46 @@ import pytest
 from tests import support
 
 
-def pytest_collection_modifyitems(items):
+# `make test` runs the suite on two pytest-xdist workers (`-n 2`). A test file never splits across workers (its module
+# fixtures are made once), and the files that share the session's costly fixtures (the taxi runs' home, which some of
+# them extend with runs of their own, the two-feature run, the browser and the UI server) are one work unit: one worker
+# runs them in file order, exactly as a serial run does. That unit, the longest, goes first; the other files follow in
+# collection order (e2e before unit), so the short unit files fill the end. xdist's controller does not collect, so
+# the files are named here; collection checks the list against the fixtures the files really use.
+SHARED_SESSION_FIXTURES = {"taxi_runs", "two_feature_run", "chromium_browser", "ui_server", "hostile_run"}
+SHARED_FILES = {f"tests/e2e/{name}.py" for name in (
+    "test_compressed_taxi", "test_explain", "test_feature_importance_pipeline", "test_inspect_commands",
+    "test_push_and_predict", "test_report_browser", "test_submit_local", "test_taxi_pipeline", "test_ui_browser")}
+SHARED_UNIT = "shared session fixtures"
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    users = {_file(item.nodeid) for item in items if SHARED_SESSION_FIXTURES & set(item.fixturenames)}
+    if not users <= SHARED_FILES:
+        raise pytest.UsageError(f"tests/conftest.py: {', '.join(sorted(users - SHARED_FILES))} use(s) a shared session "
+                                "fixture: add the file to SHARED_FILES, so that xdist runs it on the same worker")
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: _file(item.nodeid) not in SHARED_FILES)  # stable: file order within and after
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's per-scope scheduling with a file as the scope, and SHARED_FILES as one scope (any --dist but each)."""
+    if config.getvalue("dist") == "each":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return SHARED_UNIT if _file(nodeid) in SHARED_FILES else _file(nodeid)
+
+    config.option.loadscopereorder = False  # keep collection order: the shared unit first
+    return FileScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +85,10 @@ def mariadb():
 TAXI_SMALL = ["--train-steps", "300", "--eval-steps", "5",
               "--set", "evaluation.thresholds.auc.lower=0.75", "--set", "evaluation.thresholds.binary_accuracy.lower=0.7",
               # A retrained 300-step model on 2,400 rows varies by more than the default 0.005 AUC tolerance.
-              "--set", "evaluation.change_thresholds.auc=-0.05",
-              # Issue #16: a dynamic-range TFLite model beside the SavedModel, evaluated, gated and pushed
-              # (tests/e2e/test_compressed_taxi.py).
-              "--quantize", "dynamic"]
+              "--set", "evaluation.change_thresholds.auc=-0.05"]
+# The shared runs also write a dynamic-range TFLite model beside the SavedModel, evaluated, gated and pushed
+# (tests/e2e/test_compressed_taxi.py); the other users of TAXI_SMALL skip that work unless they test it.
+TAXI_RUNS_ARGS = [*TAXI_SMALL, "--quantize", "dynamic"]
 TAXI_VARIANTS = [[], ["--always-run"], ["--set", "model.hparams.dropout=0.2"],
                  ["--set", "model.hparams.dropout=0.2", "--set", "evaluation.thresholds.auc.lower=0.999"]]
 
@@ -63,7 +99,7 @@ def taxi_runs(taxi_sample, tmp_path_factory):
     home = tmp_path_factory.mktemp("taxi_home")
     results, versions = [], []
     for extra in TAXI_VARIANTS:
-        results.append(support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_SMALL, *extra]))
+        results.append(support.cli(["run", "--data", taxi_sample, "--home", home, *TAXI_RUNS_ARGS, *extra]))
         versions.append(support.pushed_versions(home / "serving" / "taxi"))
     return home, results, versions
 
