@@ -3,7 +3,8 @@
 Checked against apache-beam 2.59.0 (with objsize 0.7.1) and tfx 1.16.0, the versions requirements.lock pins;
 tests/unit/test_patches_local.py fails when those versions or the internals below change. apply() checks every
 internal before the first run and raises UpstreamChanged (naming the patch and what changed) rather than run with
-a patch that silently does nothing or the wrong thing. No public API gives the same result for any of them:
+a patch that silently does nothing or the wrong thing. No public API gives the same result for any of them. The
+module is longer than 300 lines because every fenced internal stays here, each beside the check that guards it:
 
 1. Beam state-cache weights (replaces apache_beam.runners.worker.statecache.get_deep_size, process-wide).
    Beam weighs every value its state cache loads with `objsize.get_deep_size`, which first collects the id of
@@ -26,6 +27,17 @@ a patch that silently does nothing or the wrong thing. No public API gives the s
    whose own substitution leaves an already-bound parameter alone. `run()` only adds, before compiling, pip
    dependencies of components that declare them (`_resolve_pip_dependencies`); no component here declares any.
 
+4. Beam's DoFn state/timer specs, remembered (replaces apache_beam.transforms.userstate.get_dofn_specs,
+   process-wide). Beam asks for a DoFn's state and timer specs each time it builds, translates or runs a ParDo,
+   and every answer walks dir(dofn) and takes inspect.signature of each method: 7,520 calls and 7.5 CPU s in one
+   taxi run on the 3,000-row sample, about a tenth of the run. The answer depends only on the methods, which
+   come from the DoFn's class, except where an instance holds a bound method itself (Map(obj.method) wraps it in
+   a CallableWrapperDoFn as `process`): `get_dofn_specs` below remembers Beam's answer per class and such
+   instance methods, and hands out fresh sets. It is installed in the process that runs the pipeline; callers
+   that imported the function by name (the old BundleBasedDirectRunner's transform_evaluator) keep Beam's.
+   A DoFn class whose methods are replaced after its first use would get the answer for its old methods; no
+   DoFn in Beam, TFX, TFT, TFDV or TFMA does that.
+
 (TFX's ephemeral-sdist step needs no patch: pipeline.local.runner's Beam arguments name the workers' requirements,
 and TFX's make_beam_dependency_flags then skips it; see beam.DEPENDENCIES_ARG.)
 """
@@ -38,6 +50,7 @@ import logging
 import operator
 import sys
 import threading
+import types
 from typing import Any, Callable, Optional
 
 CHECKED_AGAINST = {"apache-beam": "2.59.0", "objsize": "0.7.1", "tfx": "1.16.0"}
@@ -242,6 +255,103 @@ def check_run_with_ir() -> None:
         raise UpstreamChanged("run-id", "LocalDagRunner.run_with_ir no longer binds the run id as a runtime parameter")
 
 
+# --- 4. Beam's DoFn state/timer specs, remembered ---------------------------------------------------------------
+
+_specs_lock = threading.Lock()
+_specs: dict = {}  # (DoFn class, ((name, function) of instance-held bound methods)) → (state specs, timer specs)
+beam_get_dofn_specs: Optional[Callable[[Any], tuple]] = None  # Beam's own function, once apply() has replaced it
+
+
+def _specs_key(dofn: Any) -> Optional[tuple]:
+    try:
+        own = vars(dofn)
+    except TypeError:  # no __dict__: nothing to key on but the class, which may not be all; do not remember
+        return None
+    held = tuple(sorted((name, value.__func__) for name, value in own.items() if isinstance(value, types.MethodType)))
+    return type(dofn), held
+
+
+def get_dofn_specs(dofn: Any) -> tuple:
+    """Beam's userstate.get_dofn_specs, remembered per DoFn class (and instance-held bound methods)."""
+    from apache_beam.transforms import userstate
+
+    upstream = beam_get_dofn_specs or userstate.get_dofn_specs
+    key = _specs_key(dofn)
+    if key is None:
+        return upstream(dofn)
+    with _specs_lock:
+        known = _specs.get(key)
+    if known is None:
+        state, timers = upstream(dofn)  # raises, as Beam does, for an invalid DoFn: nothing is remembered then
+        known = (frozenset(state), frozenset(timers))
+        with _specs_lock:
+            _specs[key] = known
+    return set(known[0]), set(known[1])
+
+
+DOFN_SPECS_CALLERS = ("is_stateful_dofn", "validate_stateful_dofn")
+
+
+def _sample_dofns() -> list:
+    """DoFns whose specs differ: plain, with user state and a timer, FlatMaps over bound methods with and without
+    state, a Map."""
+    import apache_beam as beam
+    from apache_beam.coders import VarIntCoder
+    from apache_beam.transforms import userstate
+    from apache_beam.transforms.timeutil import TimeDomain
+
+    class Plain(beam.DoFn):
+        def process(self, element):
+            yield element
+
+    class Stateful(beam.DoFn):
+        COUNT = userstate.ReadModifyWriteStateSpec("count", VarIntCoder())
+        EXPIRY = userstate.TimerSpec("expiry", TimeDomain.WATERMARK)
+
+        def process(self, element, count=beam.DoFn.StateParam(COUNT), expiry=beam.DoFn.TimerParam(EXPIRY)):
+            yield element
+
+        @userstate.on_timer(EXPIRY)
+        def expired(self, count=beam.DoFn.StateParam(COUNT)):
+            return []
+
+    class Holder:
+        SEEN = userstate.BagStateSpec("seen", VarIntCoder())
+
+        def keep(self, element, seen=beam.DoFn.StateParam(SEEN)):
+            return [element]
+
+        def drop(self, element):
+            return []
+
+    # FlatMap over a bound method: a CallableWrapperDoFn holding it as `process`; same class, other specs.
+    return [Plain(), Stateful(), beam.FlatMap(Holder().keep).fn, beam.FlatMap(Holder().drop).fn, beam.Map(len).fn]
+
+
+def _names(specs: tuple) -> tuple:
+    return tuple(sorted(spec.name for spec in specs[0])), tuple(sorted(spec.name for spec in specs[1]))
+
+
+def check_dofn_specs(upstream: Callable[[Any], tuple]) -> None:
+    """Beam's callers still reach the function through the module, and the remembered answers equal Beam's."""
+    from apache_beam.transforms import userstate
+
+    parameters = list(inspect.signature(upstream).parameters)
+    if parameters != ["dofn"]:
+        raise UpstreamChanged("dofn-specs", f"userstate.get_dofn_specs takes {parameters}, not (dofn)")
+    lost = [name for name in DOFN_SPECS_CALLERS
+            if "get_dofn_specs" not in getattr(getattr(userstate, name, None), "__code__", types.SimpleNamespace(
+                co_names=())).co_names]
+    if lost:
+        raise UpstreamChanged("dofn-specs", f"userstate.{'/'.join(lost)} no longer call get_dofn_specs")
+    for dofn in _sample_dofns():
+        for _ in range(2):  # the first answer is Beam's, the second the remembered one
+            ours, theirs = _names(get_dofn_specs(dofn)), _names(upstream(dofn))
+            if ours != theirs:
+                raise UpstreamChanged("dofn-specs", f"the remembered specs of {type(dofn).__name__} are {ours} where "
+                                      f"Beam's are {theirs}")
+
+
 # --- apply --------------------------------------------------------------------------------------------------------
 
 _applied = False
@@ -249,8 +359,9 @@ beam_get_deep_size: Optional[Callable[..., int]] = None  # Beam's own function, 
 
 
 def apply() -> None:
-    """Checks every fenced internal, then installs the state-cache weighing (idempotent)."""
-    global _applied, beam_get_deep_size
+    """Checks every fenced internal, then installs the state-cache weighing and the remembered DoFn specs
+    (idempotent)."""
+    global _applied, beam_get_deep_size, beam_get_dofn_specs
     if _applied:
         return
     from apache_beam.runners.worker import statecache
@@ -261,6 +372,13 @@ def apply() -> None:
     check_statecache(upstream)
     check_progress_records()
     check_run_with_ir()
-    beam_get_deep_size = upstream
+    from apache_beam.transforms import userstate
+
+    specs_upstream = getattr(userstate, "get_dofn_specs", None)
+    if specs_upstream is None:
+        raise UpstreamChanged("dofn-specs", "apache_beam.transforms.userstate has no get_dofn_specs")
+    check_dofn_specs(specs_upstream)
+    beam_get_deep_size, beam_get_dofn_specs = upstream, specs_upstream
     statecache.get_deep_size = get_deep_size
+    userstate.get_dofn_specs = get_dofn_specs
     _applied = True

@@ -97,6 +97,64 @@ def test_apply_installs_the_weighing_in_beam():
     assert statecache.get_deep_size is patches.get_deep_size
 
 
+def _beam_dofn_specs():
+    """Beam's own get_dofn_specs, whether or not apply() has replaced it yet."""
+    from apache_beam.transforms import userstate
+
+    upstream = patches.beam_get_dofn_specs or userstate.get_dofn_specs
+    assert upstream is not patches.get_dofn_specs
+    return upstream
+
+
+def test_remembered_dofn_specs_equal_beams_and_are_fresh_sets():
+    upstream = _beam_dofn_specs()
+    plain, stateful, keeps, drops, mapped = patches._sample_dofns()
+    assert patches._names(upstream(stateful)) == (("count",), ("ts-expiry",))
+    assert patches._names(upstream(keeps)) == (("seen",), ()) and patches._names(upstream(drops)) == ((), ())
+    for dofn in (plain, stateful, keeps, drops, mapped):
+        first, second = patches.get_dofn_specs(dofn), patches.get_dofn_specs(dofn)
+        assert patches._names(first) == patches._names(second) == patches._names(upstream(dofn))
+        first[0].clear()  # a caller changing its answer does not change the next one
+        assert patches._names(patches.get_dofn_specs(dofn)) == patches._names(upstream(dofn))
+    # Two FlatMaps are one class (CallableWrapperDoFn); the bound method each holds keeps their answers apart.
+    assert type(keeps) is type(drops) and patches._specs_key(keeps) != patches._specs_key(drops)
+
+
+def test_dofn_specs_are_asked_of_beam_once_per_class(monkeypatch):
+    calls = []
+    upstream = _beam_dofn_specs()
+    stateful = patches._sample_dofns()[1]  # (making the samples asks Beam too: before counting)
+    again = type(stateful)()  # another instance of the same class
+    monkeypatch.setattr(patches, "beam_get_dofn_specs", lambda dofn: calls.append(dofn) or upstream(dofn))
+    monkeypatch.setattr(patches, "_specs", {})
+    for dofn in (stateful, again, stateful):
+        assert patches._names(patches.get_dofn_specs(dofn)) == (("count",), ("ts-expiry",))
+    assert calls == [stateful]
+
+
+def test_check_dofn_specs_fails_loudly_when_beam_changes(monkeypatch):
+    from apache_beam.transforms import userstate
+
+    monkeypatch.setattr(patches, "_specs", {})
+    with pytest.raises(patches.UpstreamChanged, match=r"\[dofn-specs\]: the remembered specs of Stateful .* Beam's "
+                                                     r"are \(\(\), \(\)\).*apache-beam 2\.59\.0"):
+        patches.check_dofn_specs(lambda dofn: (set(), set()))  # Beam answering differently after the first time
+    with pytest.raises(patches.UpstreamChanged, match=r"\[dofn-specs\]: userstate.get_dofn_specs takes \['fn'\]"):
+        patches.check_dofn_specs(lambda fn: (set(), set()))
+    monkeypatch.setattr(userstate, "is_stateful_dofn", lambda dofn: False)
+    with pytest.raises(patches.UpstreamChanged, match=r"\[dofn-specs\]: userstate.is_stateful_dofn no longer call"):
+        patches.check_dofn_specs(_beam_dofn_specs())
+
+
+def test_apply_installs_the_remembered_dofn_specs_in_beam():
+    from apache_beam.transforms import userstate
+
+    patches.apply()
+    assert userstate.get_dofn_specs is patches.get_dofn_specs
+    assert patches.beam_get_dofn_specs.__module__ == "apache_beam.transforms.userstate"
+    assert userstate.is_stateful_dofn(patches._sample_dofns()[1]) is True
+
+
 def test_progress_templates_are_in_the_installed_tfx_source():
     from tfx.orchestration.local import local_dag_runner
 
