@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -43,18 +44,35 @@ def captured(log_file: Optional[Path]) -> Iterator[None]:
             os.close(saved_err)
 
 
+# Held while quiet_stderr() points the process's fd 2 at /dev/null, and by to_stderr(): a thread's own stderr line
+# (the UI server's access log, a request's traceback) never lands in another thread's silenced window.
+STDERR_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """Silences file descriptor 2 (C++ libraries such as MLMD's MySQL client log there directly)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "wb") as sink:
-        os.dup2(sink.fileno(), 2)
+    """Silences file descriptor 2 (C++ libraries such as MLMD's MySQL client log there directly). The descriptor is
+    the process's: write from other threads with to_stderr(), which waits until it is restored."""
+    with STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+
+
+@contextlib.contextmanager
+def to_stderr() -> Iterator[None]:
+    """Write to sys.stderr inside: not while another thread's quiet_stderr() silences it; flushed on leaving."""
+    with STDERR_LOCK:
         try:
             yield
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            sys.stderr.flush()
 
 
 # A password field (text-format proto as TFX logs the MySQL config, JSON, a Python dict, `password=...`) up to the

@@ -12,6 +12,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
+from pipeline.logs import to_stderr
 from pipeline.report import html
 from pipeline.ui.router import Forbidden, PageError, Router
 from pipeline.ui.source import Source
@@ -101,8 +102,9 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as err:  # every failure is a page; the server keeps serving
             status, sentence = _failure(err)
             if status == 500:
-                print(f"tfx-e2e ui: error on GET {self.path}:", file=sys.stderr)
-                traceback.print_exc(file=sys.stderr)
+                with to_stderr():  # not into another request's silenced window (MLMD's open_store)
+                    print(f"tfx-e2e ui: error on GET {self.path}:", file=sys.stderr)
+                    traceback.print_exc(file=sys.stderr)
             page = error_page(status, sentence)
         data = page.encode("utf-8")
         try:
@@ -121,7 +123,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
         if self.server.log_requests:
-            super().log_message(format, *args)
+            with to_stderr():  # another thread may be opening the store with fd 2 silenced
+                super().log_message(format, *args)
 
 
 class Server(ThreadingHTTPServer):

@@ -145,3 +145,34 @@ def test_log_files_are_named_by_command_and_time(tmp_path):
     first, second = log_path(tmp_path, "run"), log_path(tmp_path, "run")
     assert first.parent == tmp_path and first.name.startswith("run-") and first.suffix == ".log"
     assert first != second  # microseconds in the name: two commands never share a file
+
+
+def test_to_stderr_waits_until_another_threads_quiet_window_ends(capfd):
+    import sys
+    import threading
+
+    from pipeline.logs import to_stderr
+
+    silenced, release = threading.Event(), threading.Event()
+
+    def quiet_elsewhere():
+        with quiet_stderr():
+            silenced.set()
+            release.wait(30)
+
+    quiet = threading.Thread(target=quiet_elsewhere)
+    quiet.start()
+    assert silenced.wait(30)
+
+    def write():
+        with to_stderr():
+            sys.stderr.write("an access log line\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(0.5)
+    assert writer.is_alive()  # waiting, not writing into /dev/null
+    release.set()
+    quiet.join(30)
+    writer.join(30)
+    assert capfd.readouterr().err == "an access log line\n"
