@@ -75,6 +75,8 @@ def cli(args: Sequence[str], timeout: int = 900, cwd: Path = ROOT, file_permissi
 
 
 ERROR_PREFIX = "tfx-e2e: error: "
+# For runs whose tests look at something else: leaves the FeatureImportance node (a few seconds a taxi run) out.
+NO_IMPORTANCE = ["--set", "importance.enabled=false"]
 
 
 def one_line_error(result: CliResult) -> str:

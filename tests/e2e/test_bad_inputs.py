@@ -17,7 +17,8 @@ from pipeline.metadata.store import open_store, sqlite_config
 from tests import support
 
 QUICK = ["--train-steps", "50", "--eval-steps", "5",
-         "--set", "evaluation.thresholds.auc.lower=0.5", "--set", "evaluation.thresholds.binary_accuracy.lower=0.5"]
+         "--set", "evaluation.thresholds.auc.lower=0.5", "--set", "evaluation.thresholds.binary_accuracy.lower=0.5",
+         *support.NO_IMPORTANCE]
 TRACEBACK = "Traceback (most recent call last)"
 BEFORE_GATE = {"CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator"}
 

@@ -111,7 +111,7 @@ def test_kill_each_component_then_resume(small_sample, tmp_path):
 
 def test_a_second_run_on_the_same_home_waits_or_refuses(small_sample, tmp_path):
     home = tmp_path / "home"
-    args = _args(small_sample, home)
+    args = [*_args(small_sample, home), *support.NO_IMPORTANCE]
     first = _start(args)
     try:
         deadline = time.time() + 120

@@ -15,7 +15,7 @@ from tests import support
 from tests.conftest import TAXI_SMALL
 
 TUNE = ["--tune", "--set", "tuning.trials=2", "--set", "tuning.max_seconds=300", "--set", "tuning.train_steps=100",
-        "--set", "tuning.search_space={dropout: [0.0, 0.3], learning_rate: [0.003, 0.01]}"]
+        "--set", "tuning.search_space={dropout: [0.0, 0.3], learning_rate: [0.003, 0.01]}", *support.NO_IMPORTANCE]
 
 
 @pytest.fixture(scope="module")
