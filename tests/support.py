@@ -4,11 +4,13 @@ digests, reading MLMD and pushed models."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -178,3 +180,26 @@ def pushed_versions(serving_dir: Path) -> list[Path]:
     from components.atomic_pusher.layout import numeric_versions
 
     return [Path(v.path) for v in numeric_versions(serving_dir)]
+
+
+@contextlib.contextmanager
+def stderr_silenced_on_another_thread() -> Iterator[None]:
+    """Inside the block, another thread holds pipeline.logs.quiet_stderr() (fd 2 at /dev/null), as the UI's
+    store-opening threads do; it lets go when the block ends."""
+    from pipeline.logs import quiet_stderr
+
+    silenced, release = threading.Event(), threading.Event()
+
+    def hold():
+        with quiet_stderr():
+            silenced.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert silenced.wait(60), "quiet_stderr() was never entered"
+        yield
+    finally:
+        release.set()
+        holder.join(60)

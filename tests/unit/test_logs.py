@@ -152,27 +152,16 @@ def test_to_stderr_waits_until_another_threads_quiet_window_ends(capfd):
     import threading
 
     from pipeline.logs import to_stderr
-
-    silenced, release = threading.Event(), threading.Event()
-
-    def quiet_elsewhere():
-        with quiet_stderr():
-            silenced.set()
-            release.wait(30)
-
-    quiet = threading.Thread(target=quiet_elsewhere)
-    quiet.start()
-    assert silenced.wait(30)
+    from tests.support import stderr_silenced_on_another_thread
 
     def write():
         with to_stderr():
             sys.stderr.write("an access log line\n")
 
     writer = threading.Thread(target=write)
-    writer.start()
-    writer.join(0.5)
-    assert writer.is_alive()  # waiting, not writing into /dev/null
-    release.set()
-    quiet.join(30)
+    with stderr_silenced_on_another_thread():
+        writer.start()
+        writer.join(0.5)
+        assert writer.is_alive()  # waiting, not writing into /dev/null
     writer.join(30)
     assert capfd.readouterr().err == "an access log line\n"

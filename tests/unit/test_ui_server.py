@@ -204,7 +204,7 @@ def test_store_gone_is_503_and_the_server_keeps_serving(tmp_path):
 def test_the_access_log_and_a_traceback_wait_out_another_threads_silenced_stderr(home, capfd):
     """Opening an MLMD store silences the process's fd 2 for a moment (pipeline.logs.quiet_stderr); a request
     answered meanwhile on another thread still logs, once the descriptor is back (seen lost under load before)."""
-    from pipeline.logs import quiet_stderr
+    from tests.support import stderr_silenced_on_another_thread
 
     def broken(request, ctx):
         raise RuntimeError("a bug while the store opens")
@@ -213,28 +213,16 @@ def test_the_access_log_and_a_traceback_wait_out_another_threads_silenced_stderr
     router.add("/broken", broken)
     server = make_server(source.source(home, None), "127.0.0.1", 0, router=router)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    silenced, release = threading.Event(), threading.Event()
-
-    def open_store_elsewhere():
-        with quiet_stderr():
-            silenced.set()
-            release.wait(30)
-
-    opener = threading.Thread(target=open_store_elsewhere)
-    opener.start()
+    answers = []
+    client = threading.Thread(target=lambda: answers.extend(Site(server).get(p).status for p in ("/", "/broken")))
     try:
-        assert silenced.wait(30)
-        answers = []
-        client = threading.Thread(target=lambda: answers.extend(Site(server).get(p).status for p in ("/", "/broken")))
-        client.start()
-        client.join(1.0)
-        assert client.is_alive() and answers == []  # the log line waits for fd 2, and the answer follows it
-        release.set()
+        with stderr_silenced_on_another_thread():
+            client.start()
+            client.join(1.0)
+            assert client.is_alive() and answers == []  # the log line waits for fd 2, and the answer follows it
         client.join(30)
         assert answers == [200, 500]
     finally:
-        release.set()
-        opener.join(30)
         server.shutdown()
         server.server_close()
     err = capfd.readouterr().err
