@@ -33,6 +33,8 @@ def rows(inputs, n=120, seed=0) -> dict[str, np.ndarray]:
 def dnn():
     import tensorflow as tf
 
+    # Seeded: the int8 gap below depends on the (untrained) weights, and unseeded it ranged 0.22-0.43 over 8 draws.
+    tf.keras.utils.set_random_seed(0)
     model = models.build("dnn", ModelSpec(inputs=TABULAR, task="binary"), {})  # dynamic needs tensors ≥ 1024
     assert any(isinstance(layer, tf.keras.layers.CategoryEncoding) for layer in model.layers)  # one_hot and multi_hot
     return model
@@ -68,7 +70,8 @@ def test_each_mode_converts_runs_and_shrinks_the_model(family, inputs, task, mod
         content = Path(tflite_files.tflite_path(str(tmp_path / mode))).read_bytes()
         assert record["bytes"] == len(content) and record["rows_checked"] == min(len(x[inputs[0].name]), T.CHECK_ROWS)
         assert json.loads(Path(tflite_files.record_path(str(tmp_path / mode))).read_text()) == record
-        # Its own check against the Keras model, repeated here on rows it has not seen.
+        # Its own check against the Keras model, repeated here on rows it has not seen. int8 on this untrained network
+        # is far off (0.23 with the seed above); on the trained taxi model it costs 0.0009 AUC (RESULTS.md, section 9).
         other = rows(inputs, n=20, seed=1)
         gap = np.max(np.abs(T.run_tflite(content, other) - model(other).numpy()))
         assert gap <= {"none": 1e-5, "float16": 5e-3, "dynamic": 0.05, "int8": 0.35}[mode], (mode, gap)
