@@ -1,7 +1,10 @@
-"""One ML Metadata store on a real MariaDB server shared by two different pipelines (`--metadata mysql://...`)."""
+"""One ML Metadata store on a real MariaDB server shared by different pipelines (`--metadata mysql://...`): taxi in
+one home, then two others run together in a second home (the lock is per pipeline)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,22 +23,34 @@ TAXI_NODES = {
     "Evaluator", "FeatureImportance", "Pusher", "latest_blessed_model_resolver",
 }
 PARCELS = "parcels2"
+OTHER = "parcels_b"  # started with parcels2, in its home
 
 
-def _parcels_config(tmp: Path) -> Path:
-    data_dir = tmp / "parcels"
-    write_synthetic(data_dir, rows=600)
-    text = PARCELS_CONFIG.format(data=data_dir).replace("name: parcels", f"name: {PARCELS}")
-    text = text.replace("serving_model_name: parcels", f"serving_model_name: {PARCELS}")
-    assert f"name: {PARCELS}" in text
-    config = tmp / f"{PARCELS}.yaml"
+def _parcels_config(tmp: Path, name: str, rows: int) -> Path:
+    """The parcels config of test_other_dataset under another pipeline (and served model) name, on its own data."""
+    data_dir = tmp / f"{name}-data"
+    write_synthetic(data_dir, rows=rows)
+    text = PARCELS_CONFIG.format(data=data_dir).replace("name: parcels", f"name: {name}")  # serving_model_name too
+    assert f"\nname: {name}\n" in text and f"serving_model_name: {name}\n" in text
+    config = tmp / f"{name}.yaml"
     config.write_text(text)
     return config
 
 
+def _start_run(args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cli", *map(str, args)], cwd=support.ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc: subprocess.Popen) -> support.CliResult:
+    out, err = proc.communicate(timeout=900)
+    return support.CliResult(proc.returncode, out, err)
+
+
 @pytest.fixture(scope="module")
 def shared(mariadb, taxi_sample, tmp_path_factory):
-    """The taxi pipeline, then a different one (parcels2), each in its own home, both recording into one MariaDB db."""
+    """The taxi pipeline in its own home, then two different pipelines (parcels2, parcels_b) started together in a
+    second home (--no-wait), all three recording into one MariaDB database."""
     uri = mariadb.uri(mariadb.create_database("mlmd_shared"))
     taxi_home = tmp_path_factory.mktemp("taxi_home")
     taxi = support.cli([
@@ -43,16 +58,22 @@ def shared(mariadb, taxi_sample, tmp_path_factory):
         "--set", "evaluation.thresholds.auc.lower=0.5", "--set", "evaluation.thresholds.binary_accuracy.lower=0.5",
         "--metadata", uri,
     ])
+    # Only after the taxi model is blessed: it must not become parcels2's baseline.
     parcels_tmp = tmp_path_factory.mktemp("parcels2")
     parcels_home = parcels_tmp / "home"
-    parcels = support.cli([
-        "run", "--config", _parcels_config(parcels_tmp), "--home", parcels_home, "--train-steps", "100",
-        "--eval-steps", "3", "--set", "evaluation.thresholds.sparse_categorical_accuracy.lower=0.5",
-        "--metadata", uri,
+    accuracy = "evaluation.thresholds.sparse_categorical_accuracy.lower"
+    parcels = _start_run([
+        "run", "--config", _parcels_config(parcels_tmp, PARCELS, rows=600), "--home", parcels_home,
+        "--train-steps", "100", "--eval-steps", "3", "--set", f"{accuracy}=0.5", "--metadata", uri, "--no-wait",
+    ])
+    other = _start_run([
+        "run", "--config", _parcels_config(parcels_tmp, OTHER, rows=400), "--home", parcels_home,
+        "--train-steps", "60", "--eval-steps", "2", "--set", f"{accuracy}=0.3", "--metadata", uri, "--no-wait",
     ])
     return {
         "uri": uri, "store": open_store(connection_config(uri)),
-        "taxi": (taxi, taxi_home), PARCELS: (parcels, parcels_home), "password": mariadb.password,
+        "taxi": (taxi, taxi_home), PARCELS: (_finish(parcels), parcels_home), OTHER: (_finish(other), parcels_home),
+        "password": mariadb.password,
     }
 
 
@@ -142,38 +163,14 @@ def test_database_password_is_not_written_under_the_home(shared):
     assert leaks == [], f"the metadata password is written in clear text to: {leaks}"
 
 
-def _named_parcels_config(tmp: Path, name: str) -> Path:
-    data_dir = tmp / f"{name}-data"
-    write_synthetic(data_dir, rows=400)
-    text = PARCELS_CONFIG.format(data=data_dir).replace("name: parcels", f"name: {name}")
-    text = text.replace(f"serving_model_name: {name}", f"serving_model_name: {name}")
-    config = tmp / f"{name}.yaml"
-    config.write_text(text)
-    return config
-
-
-def test_two_pipelines_run_concurrently_on_one_home_and_store(mariadb, tmp_path):
+def test_two_pipelines_run_concurrently_on_one_home_and_store(shared):
     """On a shared MySQL store the lock is per pipeline: different pipelines in one home do not wait for each other."""
-    import subprocess
-    import sys
-
-    uri = mariadb.uri(mariadb.create_database("mlmd_concurrent"))
-    home = tmp_path / "home"
-    procs = {}
-    for name in ("parcels_a", "parcels_b"):
-        config = _named_parcels_config(tmp_path, name)
-        procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "cli", "run", "--config", str(config), "--home", str(home),
-             "--train-steps", "60", "--eval-steps", "2", "--no-wait", "--metadata", uri,
-             "--set", "evaluation.thresholds.sparse_categorical_accuracy.lower=0.3"],
-            cwd=support.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    outputs = {name: proc.communicate(timeout=900) for name, proc in procs.items()}
-    for name, proc in procs.items():
-        assert proc.returncode == 0, outputs[name]  # --no-wait: neither was refused the lock
-        assert "waiting:" not in outputs[name][0]
-    store = open_store(connection_config(uri))
+    store = shared["store"]
     spans = {}
-    for name in procs:
+    for name in (PARCELS, OTHER):
+        result, home = shared[name]
+        assert result.code == 0, result.stdout + result.stderr  # --no-wait: neither was refused the lock
+        assert "waiting:" not in result.stdout
         run_ids = mlmd_runs.run_ids(store, name)
         assert len(run_ids) == 1
         executions = mlmd_runs.node_executions(store, name, run_ids[0])
@@ -181,4 +178,4 @@ def test_two_pipelines_run_concurrently_on_one_home_and_store(mariadb, tmp_path)
         spans[name] = (min(e.started_ms for e in executions.values()), max(e.finished_ms for e in executions.values()))
     (a0, a1), (b0, b1) = spans.values()
     assert a0 < b1 and b0 < a1  # the two runs overlapped in time
-    assert sorted(p.name for p in home.glob("run-*.lock")) == ["run-parcels_a.lock", "run-parcels_b.lock"]
+    assert sorted(p.name for p in shared[PARCELS][1].glob("run-*.lock")) == [f"run-{PARCELS}.lock", f"run-{OTHER}.lock"]

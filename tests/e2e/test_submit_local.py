@@ -212,22 +212,6 @@ def test_a_failing_label_function_stops_at_transform_and_a_rerun_resumes(taxi, m
     assert "failed" not in fixed.summary and fixed.summary["blessed"][0].startswith("yes")
 
 
-def test_only_the_trainer_reruns_with_only(taxi):
-    first = taxi.run("first")
-    run = taxi.submit(taxi.vertex, "--only", N.TRAINER)
-    assert run.code == 0, run.output
-    containers = tasks_by_kind(taxi.vertex)["container"]
-    upstream = [t for t in containers if t in ancestors(taxi.vertex, N.TRAINER)]
-    assert run.outcome(upstream) == dict.fromkeys(upstream, ("cached", f"from {first.job}"))
-    assert run.states[N.TRAINER] == "ran"
-    assert N.EVALUATOR not in run.states and N.PUSHER not in run.states
-    assert run.summary["tasks"][0].startswith(f"1 ran, {len(upstream)} from the cache, 0 failed")
-    record = job_record(taxi.workdir, run.job)
-    assert record[N.TRAINER].state == "COMPLETE"
-    assert record[N.TRAINER].output("model").uri == f"{GS}/root/{run.job}/{N.TRAINER}/model"
-    assert (local(taxi.workdir, record[N.TRAINER].output("model").uri) / "Format-Serving" / "saved_model.pb").is_file()
-
-
 def test_an_unknown_executor_class_is_one_clear_line(taxi):
     job = json.loads(taxi.vertex.read_text())
     args = job["pipelineSpec"]["deploymentSpec"]["executors"][f"{N.TRAINER}_executor"]["container"]["args"]

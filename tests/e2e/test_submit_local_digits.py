@@ -1,6 +1,7 @@
 """`tfx-e2e submit FILE --target local` on the digits pipeline compiled for Vertex: a run that blesses and pushes, its
-`--replica-count 2` compile (multi-worker strategy in the Trainer's one container) re-running only the Trainer, and
-the Vertex-training compile refused as not runnable here."""
+`--replica-count 2` compile (multi-worker strategy in the Trainer's one container) re-running only the Trainer
+(`--only`: the tasks before it from the cache, none after it), and the Vertex-training compile refused as not runnable
+here."""
 
 from __future__ import annotations
 
@@ -61,7 +62,14 @@ def test_two_replicas_train_multi_worker_in_one_container_with_only(digits):
     assert len(upstream) == 6  # the compile changed only the Trainer's config: everything before it is reused
     assert run.outcome(upstream) == dict.fromkeys(upstream, ("cached", f"from {first.job}"))
     assert run.states[N.TRAINER] == "ran" and N.EVALUATOR not in run.states and N.PUSHER not in run.states
-    model_run = job_record(digits.workdir, run.job)[N.TRAINER].output("model_run")
+    assert N.FEATURE_IMPORTANCE not in run.states
+    assert run.summary["tasks"][0].startswith(f"1 ran, {len(upstream)} from the cache, 0 failed")
+    record = job_record(digits.workdir, run.job)
+    assert record[N.TRAINER].state == "COMPLETE"
+    model = record[N.TRAINER].output("model")
+    assert model.uri == f"{GS}/root/{run.job}/{N.TRAINER}/model"
+    assert (local(digits.workdir, model.uri) / "Format-Serving" / "saved_model.pb").is_file()
+    model_run = record[N.TRAINER].output("model_run")
     summary = json.loads((local(digits.workdir, model_run.uri) / "training_summary.json").read_text())
     assert (summary["strategy"], summary["workers"]) == ("multi_worker", 1), summary
     assert summary["final"]["val_sparse_categorical_accuracy"] > 0.9
