@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-import hashlib
 import json
 import sys
 import threading
@@ -22,7 +21,7 @@ from kubeflow.local.errors import LocalRunError
 from kubeflow.local.executor_input import Artifact, TaskOutputs
 from kubeflow.local.mirror import GcsMirror
 from kubeflow.local.spec import CONTAINER, IMPORTER, CompiledJob, Task, apply_params  # noqa: F401 (re-exported)
-from kubeflow.local.store import CACHED, COMPLETE, FAILED, LocalStore
+from kubeflow.local.store import CACHED, COMPLETE, FAILED, LocalStore, cache_key
 from kubeflow.local.task_process import last_error_line, run_process
 from kubeflow.local.warm import WarmPool
 from pipeline.paths import PROJECT_ROOT
@@ -81,21 +80,6 @@ def new_job_id(job: CompiledJob, store_dir: Path) -> str:
     return candidate
 
 
-def cache_key(task: Task, parameters: Mapping[str, Any], inputs: Mapping[str, list[Artifact]], args: list[str]) -> str:
-    """What KFP's cache key covers: the component's interface, the executor, the input values and input artifacts;
-    `args` are the container's arguments as run (the Beam mode may differ from the spec's)."""
-    from google.protobuf import json_format
-
-    document = {
-        "component": json_format.MessageToDict(task.component),
-        "executor": json_format.MessageToDict(task.executor),
-        "args": list(args),
-        "parameters": dict(parameters),
-        "artifacts": {k: [(a.name, a.uri) for a in v] for k, v in inputs.items()},
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class LocalRun:
     """One execution of a compiled job; `run()` returns its LocalResult (a failed task is a result, not an error)."""
 
@@ -115,6 +99,7 @@ class LocalRun:
         self.results: dict[str, TaskResult] = {}
         self._print = threading.Lock()
         self.pool: Optional[WarmPool] = None
+        self.containers_to_come = 0  # container tasks not handed to a thread yet (the warm pool's bound)
 
     # -- what the summary shows of the cloud locations ------------------------------------------------------------
     def mappings(self) -> list[tuple[str, str, str]]:
@@ -188,7 +173,7 @@ class LocalRun:
             check = container.lifecycle.pre_cache_check
             argv = list(check.command) + [ei.substitute(a, local, context, f"task {task.name}")
                                           for a in beam_mode.rewrite(list(check.args), self.running_mode)]
-            code = run_process(argv, log, env, self.pool)
+            code = run_process(argv, log, env, self.pool, upcoming=1)  # its own command may follow (or be cached)
             if code != 0:
                 return self._failed(task, start, log, f"its pre-cache check (driver) exited with {code}")
             driver = ei.read_output(Path(local["outputs"]["outputFile"]))
@@ -212,7 +197,7 @@ class LocalRun:
                     f"--only {' '.join(self.options.only)}: task {task.name} runs before it and has no cached result "
                     "for these inputs; run the whole pipeline once first.")
         argv = list(container.command) + [ei.substitute(a, local, context, f"task {task.name}") for a in args]
-        code = run_process(argv, log, env, self.pool)
+        code = run_process(argv, log, env, self.pool, upcoming=self.containers_to_come)
         if code != 0:
             return self._failed(task, start, log, f"exited with {code}")
         produced = ei.read_output(Path(local["outputs"]["outputFile"]))
@@ -234,6 +219,8 @@ class LocalRun:
         pending = list(self.job.order)
         running: dict[concurrent.futures.Future, str] = {}
         skipped_after_only = self._after_only()
+        self.containers_to_come = sum(self.job.tasks[n].kind == CONTAINER and n not in skipped_after_only
+                                      for n in pending)
         self.pool = WarmPool(self.options.parallel + 1, self.workdir / "logs" / ".warm") if self.options.warm else None
         try:
             self._walk(pending, running, skipped_after_only)
@@ -261,6 +248,7 @@ class LocalRun:
                     if name in skipped_after_only:
                         self.results[name] = TaskResult(name, NOT_RUN, kind=task.kind, detail="after --only")
                     elif task.kind == CONTAINER:
+                        self.containers_to_come -= 1
                         running[pool.submit(self._container, task)] = name
                     else:
                         self._in_process(task)

@@ -1,19 +1,36 @@
 """The local record of a workdir's compiled-pipeline runs, in ML Metadata (SQLite): every artifact a task produced
 (its type by schema title, cloud URI, metadata), every execution with its cache key, and one context per pipeline and
-per job. Resolver queries and the cache read it."""
+per job. Resolver queries and the cache read it; `cache_key` is what a task's cache entry is looked up by."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import threading
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from kubeflow.local.executor_input import Artifact
+from kubeflow.local.spec import Task
 
 PIPELINE, JOB, TASK = "kfp_local.Pipeline", "kfp_local.PipelineJob", "kfp_local.Task"
 COMPLETE, CACHED, FAILED = "COMPLETE", "CACHED", "FAILED"
+
+
+def cache_key(task: Task, parameters: Mapping[str, Any], inputs: Mapping[str, list[Artifact]], args: list[str]) -> str:
+    """What KFP's cache key covers: the component's interface, the executor, the input values and input artifacts;
+    `args` are the container's arguments as run (the Beam mode may differ from the spec's)."""
+    from google.protobuf import json_format
+
+    document = {
+        "component": json_format.MessageToDict(task.component),
+        "executor": json_format.MessageToDict(task.executor),
+        "args": list(args),
+        "parameters": dict(parameters),
+        "artifacts": {k: [(a.name, a.uri) for a in v] for k, v in inputs.items()},
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _string(value: Any) -> Any:

@@ -14,9 +14,10 @@ from pipeline.paths import PROJECT_ROOT
 _ERROR = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)|[\w.]+\.(\w+Error|\w+Exception))\b.*")
 
 
-def run_process(argv: list[str], log: Path, extra_env: Mapping[str, str], pool=None) -> int:
+def run_process(argv: list[str], log: Path, extra_env: Mapping[str, str], pool=None, upcoming: int = 0) -> int:
     """Runs to the end; stdout and stderr appended to `log`; the exit code. With a WarmPool (kubeflow/local/warm.py),
-    a `python -m MODULE` command runs in a process that has already imported TensorFlow and TFX."""
+    a `python -m MODULE` command runs in a process that has already imported TensorFlow and TFX, and the pool warms
+    spares for at most `upcoming` later commands."""
     from kubeflow.local.warm import warm_module
 
     with open(log, "a") as out:
@@ -24,7 +25,7 @@ def run_process(argv: list[str], log: Path, extra_env: Mapping[str, str], pool=N
         out.flush()
         module = warm_module(argv[:3], extra_env) if pool is not None else None
         if module is not None:
-            code = pool.run(module, argv[3:], log)
+            code = pool.run(module, argv[3:], log, upcoming)
             if code is not None:
                 return code
             out.write("# the warm process had stopped: running the command in a new process\n")

@@ -1,6 +1,10 @@
 """Warm processes for container tasks whose command is `python -m MODULE`: each is started (and imports TensorFlow,
 Beam and TFX) while earlier tasks run, then given one task. A task whose command is anything else, whose `python`
-is not this venv's or that sets its own environment, runs as a cold process (task_process.run_process)."""
+is not this venv's or that sets its own environment, runs as a cold process (task_process.run_process).
+
+None is started before a task needs a process (a run whose tasks all come from the cache starts none), and never
+more spares than the container tasks still to come: each spare costs seconds of CPU importing TensorFlow, and one
+that gets no task is killed at the end."""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ def warm_module(command: list[str], extra_env: Mapping[str, str]) -> Optional[st
 
 
 class WarmPool:
-    """Keeps `size` processes warming; `run()` hands a task to one (and starts its replacement)."""
+    """`run()` hands a task to a warm process (or a new one), then keeps up to `size` spares warming, as many as the
+    caller says tasks may still come."""
 
     def __init__(self, size: int, spool: Path):
         self.size, self.spool = size, spool
@@ -36,8 +41,11 @@ class WarmPool:
         self._lock = threading.Lock()
         self._count = 0
         spool.mkdir(parents=True, exist_ok=True)
-        for _ in range(size):
-            self._spare.append(self._start())
+
+    @property
+    def started(self) -> int:
+        """How many processes this pool has started."""
+        return self._count
 
     def _start(self) -> subprocess.Popen:
         self._count += 1
@@ -47,11 +55,13 @@ class WarmPool:
                                     stdout=warm_log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                     env=environment({}), text=True)
 
-    def run(self, module: str, args: list[str], log: Path) -> Optional[int]:
-        """The task's exit code, or None when the warm process had died (the caller runs the command cold)."""
+    def run(self, module: str, args: list[str], log: Path, upcoming: int) -> Optional[int]:
+        """The task's exit code, or None when the warm process had died (the caller runs the command cold).
+        `upcoming`: how many more tasks may need a process after this one (cache hits among them or not)."""
         with self._lock:
             process = self._spare.pop(0) if self._spare else self._start()
-            self._spare.append(self._start())
+            while len(self._spare) < min(self.size, upcoming):
+                self._spare.append(self._start())
         task = {"module": module, "args": args, "cwd": str(PROJECT_ROOT), "log": str(log)}
         try:
             if process.poll() is not None:

@@ -23,7 +23,7 @@ from kubeflow.local.spec import CONTAINER, IMPORTER, RESOLVER, load
 from kubeflow.local.summary import lines
 from kubeflow.local.task_env import DOCKERFILE, image_env
 from kubeflow.local.task_process import last_error_line
-from kubeflow.local.warm import warm_module
+from kubeflow.local.warm import WarmPool, warm_module
 from pipeline.local.beam import MULTI_PROCESSING_BYTES
 from pipeline.paths import PROJECT_ROOT
 from tests import support
@@ -280,6 +280,30 @@ def test_a_python_m_command_of_this_venv_runs_in_a_warm_process(command):
 ])
 def test_any_other_command_runs_cold(command, env):
     assert warm_module(command, env) is None
+
+
+# A stand-in for kubeflow/local/warm_worker.py that does not import TensorFlow: it reads the task line the pool writes,
+# appends the task's module to its log and exits 3.
+ECHO_WORKER = ("import json, sys; task = json.loads(sys.stdin.readline()); "
+               "open(task['log'], 'a').write(task['module'] + ' '); sys.exit(3)")
+
+
+def test_the_warm_pool_starts_nothing_ahead_of_a_task_and_no_more_spares_than_tasks_to_come(tmp_path):
+    class EchoPool(WarmPool):
+        def _start(self):
+            self._count += 1
+            return subprocess.Popen([sys.executable, "-c", ECHO_WORKER], stdin=subprocess.PIPE, text=True)
+
+    pool, log = EchoPool(2, tmp_path / "spool"), tmp_path / "task.log"
+    try:
+        assert pool.started == 0  # a run whose tasks all come from the cache starts no process
+        assert pool.run("first", [], log, upcoming=5) == 3 and pool.started == 3  # its own, then `size` spares
+        assert pool.run("second", [], log, upcoming=1) == 3 and pool.started == 3  # a spare; one left for one to come
+        assert pool.run("third", [], log, upcoming=0) == 3 and pool.started == 3  # the last spare, none started
+        assert pool.run("fourth", [], log, upcoming=0) == 3 and pool.started == 4  # none left: a new one, no spare
+        assert log.read_text().split() == ["first", "second", "third", "fourth"]
+    finally:
+        pool.close()
 
 
 # -- summary -----------------------------------------------------------------------------------------------------------
