@@ -76,6 +76,19 @@ def cli(args: Sequence[str], timeout: int = 900, cwd: Path = ROOT, file_permissi
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def start_cli(args: Sequence[str], cwd: Path = ROOT) -> subprocess.Popen:
+    """`python -m cli ARGS` started in a fresh process with its output captured; `finished()` waits for it. For runs
+    that must overlap another."""
+    return subprocess.Popen([sys.executable, "-m", "cli", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finished(proc: subprocess.Popen, timeout: int = 900) -> CliResult:
+    """The CliResult of a process from start_cli(), once it has exited."""
+    out, err = proc.communicate(timeout=timeout)
+    return CliResult(proc.returncode, out, err)
+
+
 ERROR_PREFIX = "tfx-e2e: error: "
 # For runs whose tests look at something else: leaves the FeatureImportance node (a few seconds a taxi run) out.
 NO_IMPORTANCE = ["--set", "importance.enabled=false"]

@@ -121,13 +121,10 @@ def test_a_second_run_on_the_same_home_waits_or_refuses(small_sample, tmp_path):
         refused = support.cli([*args, "--no-wait"])
         assert refused.code == 2 and "holds" in refused.stderr and "run.lock" in refused.stderr
         # --always-run: the same command would otherwise find the first run's result unchanged and not run TFX.
-        waiting = subprocess.Popen([sys.executable, "-m", "cli", *map(str, args), "--always-run"],
-                                   cwd=support.ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = waiting.communicate(timeout=600)
+        waiting = support.finished(support.start_cli([*args, "--always-run"]), timeout=600)
         assert first.wait(timeout=600) == 0
-        assert waiting.returncode == 0, out + err
-        assert "waiting: run by pid" in out
+        assert waiting.code == 0, waiting.stdout + waiting.stderr
+        assert "waiting: run by pid" in waiting.stdout
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)

@@ -3,8 +3,6 @@ one home, then two others run together in a second home (the lock is per pipelin
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,16 +35,6 @@ def _parcels_config(tmp: Path, name: str, rows: int) -> Path:
     return config
 
 
-def _start_run(args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cli", *map(str, args)], cwd=support.ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish(proc: subprocess.Popen) -> support.CliResult:
-    out, err = proc.communicate(timeout=900)
-    return support.CliResult(proc.returncode, out, err)
-
-
 @pytest.fixture(scope="module")
 def shared(mariadb, taxi_sample, tmp_path_factory):
     """The taxi pipeline in its own home, then two different pipelines (parcels2, parcels_b) started together in a
@@ -62,17 +50,18 @@ def shared(mariadb, taxi_sample, tmp_path_factory):
     parcels_tmp = tmp_path_factory.mktemp("parcels2")
     parcels_home = parcels_tmp / "home"
     accuracy = "evaluation.thresholds.sparse_categorical_accuracy.lower"
-    parcels = _start_run([
+    parcels = support.start_cli([
         "run", "--config", _parcels_config(parcels_tmp, PARCELS, rows=600), "--home", parcels_home,
         "--train-steps", "100", "--eval-steps", "3", "--set", f"{accuracy}=0.5", "--metadata", uri, "--no-wait",
     ])
-    other = _start_run([
+    other = support.start_cli([
         "run", "--config", _parcels_config(parcels_tmp, OTHER, rows=400), "--home", parcels_home,
         "--train-steps", "60", "--eval-steps", "2", "--set", f"{accuracy}=0.3", "--metadata", uri, "--no-wait",
     ])
     return {
         "uri": uri, "store": open_store(connection_config(uri)),
-        "taxi": (taxi, taxi_home), PARCELS: (_finish(parcels), parcels_home), OTHER: (_finish(other), parcels_home),
+        "taxi": (taxi, taxi_home),
+        PARCELS: (support.finished(parcels), parcels_home), OTHER: (support.finished(other), parcels_home),
         "password": mariadb.password,
     }
 
